@@ -1,0 +1,1 @@
+//! JSON Lines interchange format (being written).

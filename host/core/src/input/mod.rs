@@ -1,0 +1,4 @@
+//! Input forms parsed into a [`crate::Batch`].
+
+pub mod jsonl;
+pub mod solana;

@@ -1,0 +1,1 @@
+//! The vigil-merkle-v1 tree (being written).
