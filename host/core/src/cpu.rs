@@ -1,1 +1,248 @@
-//! The CPU backend (being written).
+//! The CPU backend: the always-present fallback and the oracle other backends are
+//! checked against.
+//!
+//! It verifies with the reference crates themselves ([`reference_verify`]), spread over
+//! a private rayon pool so that its threads are the ones the operator gave it and never
+//! compete with an async runtime's.
+//!
+//! * `strict` and `rfc8032`: one independent verification per signature, in parallel
+//!   over the flat signer list. Batch equations are never used: they test a cofactored
+//!   equation and would accept what single verification rejects.
+//! * `zip215`: the batch is cut into chunks; each chunk is checked with ed25519-zebra's
+//!   batch verifier (a random linear combination, about twice as fast per signature).
+//!   ZIP-215 makes batch and single verification agree, so a passing chunk is all valid.
+//!   A failing chunk is bisected, and groups of at most [`SINGLE_BELOW`] are checked one
+//!   by one, so exactly the bad signatures are found. Each item's SHA-512 is computed
+//!   once and reused by every level of the bisection.
+//!
+//! Work is submitted with `ThreadPool::spawn` and answered through a [`Pending`], so the
+//! caller never blocks on the CPU backend either; a panic inside a job is logged and
+//! surfaces as [`BackendError::Dropped`] instead of taking the process down.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::backend::{Backend, BackendError, BackendInfo, Pending};
+use crate::batch::{Batch, Leaves, Verdicts};
+use crate::merkle;
+use crate::profile::{reference_verify, Profile};
+
+/// Groups this small (or smaller) are verified one signature at a time: bisecting
+/// further costs more than it saves.
+pub const SINGLE_BELOW: usize = 4;
+
+/// Largest zip215 chunk given to one batch equation.
+const MAX_ZIP215_CHUNK: usize = 128;
+
+/// Signatures per rayon task for single verification (one is ~30 us; keep tasks coarse).
+const MIN_SINGLE_TASK: usize = 16;
+
+/// The CPU backend. Cheap to share: clones of the pool handle are reference-counted.
+#[derive(Debug, Clone)]
+pub struct CpuBackend {
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl CpuBackend {
+    /// A CPU backend with `threads` worker threads (`None`: one per available core).
+    pub fn new(threads: Option<usize>) -> Result<CpuBackend, BackendError> {
+        let threads = match threads {
+            Some(0) => {
+                return Err(BackendError::Unavailable {
+                    backend: "cpu".into(),
+                    reason: "thread count must be at least 1".into(),
+                })
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("vigil-cpu-{i}"))
+            .panic_handler(|_| tracing::error!("a CPU verification job panicked"))
+            .build()
+            .map_err(|e| BackendError::Unavailable {
+                backend: "cpu".into(),
+                reason: format!("cannot start worker threads: {e}"),
+            })?;
+        Ok(CpuBackend {
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Verifies every signature of `batch` on the calling thread's pool (use inside
+    /// `install`) and returns the per-signature verdicts.
+    fn signature_verdicts(batch: &Batch, profile: Profile, threads: usize) -> Vec<bool> {
+        let mut out = vec![false; batch.signature_count()];
+        if profile.allows_batch_equation() {
+            let chunk = zip215_chunk(out.len(), threads);
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(c, slice)| zip215_chunk_verdicts(batch, c * chunk, slice));
+        } else {
+            out.par_iter_mut()
+                .enumerate()
+                .with_min_len(MIN_SINGLE_TASK)
+                .for_each(|(s, v)| {
+                    let (pk, sig, msg) = batch.signer_item(s);
+                    *v = reference_verify(profile, pk, sig, msg);
+                });
+        }
+        out
+    }
+}
+
+/// Chunk size for zip215: big enough for the batch equation to pay off, small enough
+/// that every thread gets several chunks (load balance, and bisection stays local).
+fn zip215_chunk(signatures: usize, threads: usize) -> usize {
+    let per_thread = signatures.div_ceil(threads.max(1) * 4);
+    per_thread.clamp(SINGLE_BELOW, MAX_ZIP215_CHUNK)
+}
+
+/// Fills `out` with the verdicts of signers `first..first + out.len()` under zip215.
+fn zip215_chunk_verdicts(batch: &Batch, first: usize, out: &mut [bool]) {
+    let items: Vec<ed25519_zebra::batch::Item> = (first..first + out.len())
+        .map(|s| {
+            let (pk, sig, msg) = batch.signer_item(s);
+            ed25519_zebra::batch::Item::from((
+                ed25519_zebra::VerificationKeyBytes::from(*pk),
+                ed25519_zebra::Signature::from_bytes(sig),
+                msg,
+            ))
+        })
+        .collect();
+    bisect(&items, out);
+}
+
+/// Verdicts for `items` into `out`: one batch equation, halving on failure.
+fn bisect(items: &[ed25519_zebra::batch::Item], out: &mut [bool]) {
+    if items.len() <= SINGLE_BELOW {
+        for (item, v) in items.iter().zip(out.iter_mut()) {
+            *v = item.clone().verify_single().is_ok();
+        }
+        return;
+    }
+    let mut verifier = ed25519_zebra::batch::Verifier::new();
+    for item in items {
+        verifier.queue(item.clone());
+    }
+    if verifier.verify(rand::thread_rng()).is_ok() {
+        out.fill(true);
+        return;
+    }
+    let mid = items.len() / 2;
+    let (left_out, right_out) = out.split_at_mut(mid);
+    bisect(&items[..mid], left_out);
+    bisect(&items[mid..], right_out);
+}
+
+impl Backend for CpuBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: "cpu".into(),
+            devices: vec![format!("{} threads{}", self.threads(), simd_note())],
+            preferred_batch: 256 * self.threads(),
+        }
+    }
+
+    fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+        let (done, pending) = Pending::channel();
+        let threads = self.threads();
+        self.pool.spawn(move || {
+            let sigs = Self::signature_verdicts(&batch, profile, threads);
+            let verdicts = Verdicts::from_signatures(&batch, sigs).ok_or_else(|| {
+                BackendError::Internal("verdict count does not match the batch".into())
+            });
+            done.complete(verdicts);
+        });
+        pending
+    }
+
+    fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+        let (done, pending) = Pending::channel();
+        self.pool
+            .spawn(move || done.complete(Ok(merkle::root_parallel(&leaves))));
+        pending
+    }
+}
+
+/// Which vector units curve25519-dalek and blake3 can use here (they pick at run time).
+fn simd_note() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512ifma") {
+            return ", AVX-512 IFMA";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return ", AVX2";
+        }
+    }
+    ""
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::batch::{BatchBuilder, Signer};
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    fn signed(seed: u8, msg: &[u8]) -> Signer {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        Signer {
+            pubkey: key.verifying_key().to_bytes(),
+            signature: key.sign(msg).to_bytes(),
+        }
+    }
+
+    #[test]
+    fn pins_down_each_bad_signature_in_every_profile() {
+        let mut b = BatchBuilder::default();
+        let mut expect = Vec::new();
+        for i in 0..300u32 {
+            let msg = i.to_le_bytes();
+            let mut s = signed((i % 251) as u8, &msg);
+            let bad = i % 37 == 5 || i == 299;
+            if bad {
+                s.signature[40] ^= 1;
+            }
+            expect.push(!bad);
+            b.push_generic(&msg, &[s]).unwrap();
+        }
+        b.push_malformed("broken", &[]).unwrap();
+        let batch = Arc::new(b.finish());
+        for threads in [1, 3] {
+            let cpu = CpuBackend::new(Some(threads)).unwrap();
+            for p in Profile::ALL {
+                let v = cpu.verify(batch.clone(), p).wait().unwrap();
+                assert_eq!(v.signature_valid, expect, "{p} with {threads} threads");
+                assert_eq!(v.transaction_valid.len(), 301);
+                assert!(!v.transaction_valid[300]);
+            }
+        }
+    }
+
+    #[test]
+    fn empty_batch_and_zero_threads() {
+        let cpu = CpuBackend::new(Some(1)).unwrap();
+        let v = cpu
+            .verify(Arc::new(BatchBuilder::default().finish()), Profile::Zip215)
+            .wait()
+            .unwrap();
+        assert!(v.signature_valid.is_empty());
+        assert!(CpuBackend::new(Some(0)).is_err());
+    }
+
+    #[test]
+    fn chunking_covers_small_and_large_batches() {
+        assert_eq!(zip215_chunk(0, 2), SINGLE_BELOW);
+        assert_eq!(zip215_chunk(100, 2), 13);
+        assert_eq!(zip215_chunk(1_000_000, 2), MAX_ZIP215_CHUNK);
+    }
+}

@@ -1,1 +1,64 @@
-fn main() {}
+//! `vigil`: the Vigil appliance binary.
+//!
+//! Every failure a user, a file or a machine can cause ends as one `error: ...` line on
+//! stderr and a non-zero exit status; nothing here panics on input.
+
+mod backends;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use commands::Command;
+
+/// Vigil: Ed25519 signature verification and BLAKE3 Merkle roots for blockchain
+/// transaction batches, on whatever accelerators the machine has.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            {
+                // Help and version go to stdout as clap renders them.
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see vigil --help)");
+            return ExitCode::from(2);
+        }
+    };
+
+    match commands::run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let text = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {text}");
+            ExitCode::FAILURE
+        }
+    }
+}

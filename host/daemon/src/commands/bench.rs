@@ -1,0 +1,425 @@
+//! `vigil bench`: honest, comparable throughput numbers.
+//!
+//! Every figure comes with a baseline measured in the same run on the same data: the
+//! single-threaded reference crate for signatures (the verifier a node would otherwise
+//! run), and the `blake3` crate hashing each leaf on its own for Merkle roots. The
+//! backend's verdicts are compared with the baseline's, and a disagreement is an error,
+//! not a footnote. Each side is timed `--repeat` times and the best run is reported
+//! (the least disturbed by the rest of the machine); all runs are in `--json` output.
+//! The output names the machine, the commit and the date.
+
+use std::io::IsTerminal as _;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{RngCore as _, SeedableRng as _};
+use serde_json::json;
+use vigil_core::synth::{self, SynthSpec};
+use vigil_core::{merkle, reference_verify, Batch, Leaves, Profile};
+
+use super::gen::parse_range;
+use super::{FormatArg, ProfileArg};
+use crate::backends::{self, Choice};
+
+/// Arguments of `vigil bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backend to measure.
+    #[arg(long, value_enum, default_value_t = Choice::Auto)]
+    backend: Choice,
+    /// Verification rules (not needed with --merkle).
+    #[arg(long, value_enum, required_unless_present = "merkle")]
+    profile: Option<ProfileArg>,
+    /// Transactions (or leaves, with --merkle).
+    #[arg(long, default_value_t = 100_000)]
+    count: usize,
+    /// Backend worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Signers per transaction.
+    #[arg(long, default_value_t = 1)]
+    signers: usize,
+    /// Message length range, MIN..MAX.
+    #[arg(long, default_value = "32..256", value_parser = parse_range)]
+    msg_len: RangeInclusive<usize>,
+    /// Fraction of transactions with an invalid signature.
+    #[arg(long, default_value_t = 0.0)]
+    invalid_fraction: f64,
+    /// Input form the batch is generated in.
+    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+    format: FormatArg,
+    /// Timed runs of each side; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Seed of the generated batch.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Measure Merkle roots of --count random 32-byte leaves instead of signatures.
+    #[arg(long)]
+    merkle: bool,
+}
+
+/// Runs `vigil bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.repeat == 0 || args.count == 0 {
+        bail!("--repeat and --count must be at least 1");
+    }
+    let backend = backends::open(args.backend, args.threads)?;
+    let progress = Progress::new(!args.json || std::io::stderr().is_terminal());
+    let report = match args.profile {
+        Some(profile) if !args.merkle => {
+            bench_signatures(&args, profile.into(), &*backend, &progress)?
+        }
+        _ => bench_merkle(&args, &*backend, &progress)?,
+    };
+    progress.finish();
+    if args.json {
+        println!("{report}");
+    } else {
+        print_text(&report);
+    }
+    Ok(())
+}
+
+fn bench_signatures(
+    args: &BenchArgs,
+    profile: Profile,
+    backend: &dyn vigil_core::Backend,
+    progress: &Progress,
+) -> anyhow::Result<serde_json::Value> {
+    progress.phase("generating", args.count as u64);
+    let spec = SynthSpec {
+        count: args.count,
+        profile,
+        invalid_fraction: args.invalid_fraction,
+        msg_len: args.msg_len.clone(),
+        signers: args.signers,
+        format: args.format.into(),
+        seed: args.seed,
+    };
+    let batch = Arc::new(synth::batch(&spec)??);
+    let sigs = batch.signature_count();
+
+    progress.phase("backend", args.repeat as u64);
+    let mut runs = Vec::with_capacity(args.repeat);
+    let mut verdicts = None;
+    for _ in 0..args.repeat {
+        let start = Instant::now();
+        let v = backend
+            .verify(batch.clone(), profile)
+            .wait()
+            .context("backend verification failed")?;
+        runs.push(start.elapsed());
+        verdicts = Some(v);
+        progress.inc(1);
+    }
+    let verdicts = verdicts.context("no run")?;
+
+    progress.phase("baseline", (args.repeat * sigs) as u64);
+    let mut base_runs = Vec::with_capacity(args.repeat);
+    let mut base = Vec::new();
+    for _ in 0..args.repeat {
+        let (t, v) = baseline_signatures(&batch, profile, progress);
+        base_runs.push(t);
+        base = v;
+    }
+    if base != verdicts.signature_valid {
+        let first = base
+            .iter()
+            .zip(&verdicts.signature_valid)
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        bail!(
+            "backend {} disagrees with the reference crate on signature {first}: the numbers are void",
+            backend.info().name
+        );
+    }
+    let best = best_of(&runs);
+    let base_best = best_of(&base_runs);
+    let rate = sigs as f64 / best.as_secs_f64();
+    let base_rate = sigs as f64 / base_best.as_secs_f64();
+    Ok(json!({
+        "kind": "signatures",
+        "backend": backend.info().name,
+        "backend_devices": backend.info().devices,
+        "profile": profile.name(),
+        "transactions": batch.len(),
+        "signatures": sigs,
+        "invalid_transactions": verdicts.transaction_valid.iter().filter(|v| !**v).count(),
+        "signers_per_transaction": args.signers,
+        "msg_len": format!("{}..{}", args.msg_len.start(), args.msg_len.end()),
+        "format": format!("{:?}", args.format).to_lowercase(),
+        "repeat": args.repeat,
+        "backend_seconds": best.as_secs_f64(),
+        "backend_runs": secs(&runs),
+        "backend_sigs_per_sec": rate,
+        "baseline": baseline_name(profile),
+        "baseline_seconds": base_best.as_secs_f64(),
+        "baseline_runs": secs(&base_runs),
+        "baseline_sigs_per_sec": base_rate,
+        "speedup": rate / base_rate,
+        "verdicts_match_baseline": true,
+        "machine": machine(),
+        "commit": env!("VIGIL_COMMIT"),
+        "date": today(),
+    }))
+}
+
+/// The reference crate, one signature after another on this thread.
+fn baseline_signatures(
+    batch: &Batch,
+    profile: Profile,
+    progress: &Progress,
+) -> (Duration, Vec<bool>) {
+    let n = batch.signature_count();
+    let mut out = Vec::with_capacity(n);
+    let start = Instant::now();
+    for s in 0..n {
+        let (pk, sig, msg) = batch.signer_item(s);
+        out.push(reference_verify(profile, pk, sig, msg));
+        if s % 4096 == 4095 {
+            progress.inc(4096);
+        }
+    }
+    let t = start.elapsed();
+    progress.inc((n % 4096) as u64);
+    (t, out)
+}
+
+fn baseline_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Strict => "ed25519-dalek VerifyingKey::verify_strict, 1 thread",
+        Profile::Rfc8032 => "ed25519-dalek VerifyingKey::verify, 1 thread",
+        Profile::Zip215 => "ed25519-zebra VerificationKey::verify, 1 thread",
+    }
+}
+
+fn bench_merkle(
+    args: &BenchArgs,
+    backend: &dyn vigil_core::Backend,
+    progress: &Progress,
+) -> anyhow::Result<serde_json::Value> {
+    progress.phase("leaves", 1);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(args.seed);
+    let mut leaves = Leaves::with_capacity(args.count, args.count * 32);
+    let mut leaf = [0u8; 32];
+    for _ in 0..args.count {
+        rng.fill_bytes(&mut leaf);
+        leaves.push(&leaf)?;
+    }
+    let leaves = Arc::new(leaves);
+    progress.phase("measuring", 3 * args.repeat as u64);
+
+    let mut base_runs = Vec::new();
+    let mut hashes: Vec<[u8; 32]> = Vec::with_capacity(args.count);
+    for _ in 0..args.repeat {
+        hashes.clear();
+        let start = Instant::now();
+        hashes.extend(leaves.iter().map(|l| *blake3::hash(l).as_bytes()));
+        base_runs.push(start.elapsed());
+        std::hint::black_box(&hashes);
+        progress.inc(1);
+    }
+    let mut serial_runs = Vec::new();
+    let mut serial_root = [0u8; 32];
+    for _ in 0..args.repeat {
+        let start = Instant::now();
+        serial_root = merkle::root(&leaves);
+        serial_runs.push(start.elapsed());
+        progress.inc(1);
+    }
+    let mut runs = Vec::new();
+    let mut root = [0u8; 32];
+    for _ in 0..args.repeat {
+        let start = Instant::now();
+        root = backend
+            .merkle_root(leaves.clone())
+            .wait()
+            .context("backend Merkle root failed")?;
+        runs.push(start.elapsed());
+        progress.inc(1);
+    }
+    if root != serial_root {
+        bail!("backend Merkle root differs from the serial root: the numbers are void");
+    }
+    let base = best_of(&base_runs).as_secs_f64();
+    let serial = best_of(&serial_runs).as_secs_f64();
+    let par = best_of(&runs).as_secs_f64();
+    Ok(json!({
+        "kind": "merkle",
+        "backend": backend.info().name,
+        "backend_devices": backend.info().devices,
+        "leaves": args.count,
+        "leaf_bytes": 32,
+        "repeat": args.repeat,
+        "root": hex::encode(root),
+        "baseline": "blake3::hash of each leaf, one by one, 1 thread",
+        "baseline_seconds": base,
+        "baseline_runs": secs(&base_runs),
+        "serial_tree_seconds": serial,
+        "serial_tree_runs": secs(&serial_runs),
+        "serial_tree_over_baseline": serial / base,
+        "backend_seconds": par,
+        "backend_runs": secs(&runs),
+        "backend_over_baseline": par / base,
+        "machine": machine(),
+        "commit": env!("VIGIL_COMMIT"),
+        "date": today(),
+    }))
+}
+
+fn print_text(r: &serde_json::Value) {
+    let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let m = &r["machine"];
+    if r["kind"] == "merkle" {
+        println!(
+            "merkle root of {} x 32-byte leaves on {} ({})",
+            r["leaves"], r["backend"], r["backend_devices"][0]
+        );
+        println!(
+            "  baseline  {:>10.2} ms   {}",
+            f("baseline_seconds") * 1e3,
+            r["baseline"].as_str().unwrap_or("")
+        );
+        println!(
+            "  tree, 1 thread {:>5.2} ms   {:.2}x baseline",
+            f("serial_tree_seconds") * 1e3,
+            f("serial_tree_over_baseline")
+        );
+        println!(
+            "  backend   {:>10.2} ms   {:.2}x baseline",
+            f("backend_seconds") * 1e3,
+            f("backend_over_baseline")
+        );
+    } else {
+        println!(
+            "{} {} signatures ({} transactions, {} invalid) on {} ({})",
+            r["profile"].as_str().unwrap_or(""),
+            r["signatures"],
+            r["transactions"],
+            r["invalid_transactions"],
+            r["backend"].as_str().unwrap_or(""),
+            r["backend_devices"][0].as_str().unwrap_or("")
+        );
+        println!("  backend   {:>12.0} sig/s", f("backend_sigs_per_sec"));
+        println!(
+            "  baseline  {:>12.0} sig/s   {}",
+            f("baseline_sigs_per_sec"),
+            r["baseline"].as_str().unwrap_or("")
+        );
+        println!("  speedup   {:>12.2}x   (verdicts identical)", f("speedup"));
+    }
+    println!(
+        "  machine: {}, {} cores; commit {}; {}",
+        m["cpu"].as_str().unwrap_or("?"),
+        m["cores"],
+        r["commit"].as_str().unwrap_or("?"),
+        r["date"].as_str().unwrap_or("?")
+    );
+}
+
+fn best_of(runs: &[Duration]) -> Duration {
+    runs.iter().copied().min().unwrap_or_default()
+}
+
+fn secs(runs: &[Duration]) -> Vec<f64> {
+    runs.iter().map(Duration::as_secs_f64).collect()
+}
+
+/// The CPU model and core count, as far as this machine tells.
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "os": std::env::consts::OS,
+    })
+}
+
+/// Today's UTC date as YYYY-MM-DD (civil-from-days, proleptic Gregorian).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A progress bar on stderr when it is a terminal; silent otherwise.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(wanted: bool) -> Progress {
+        if !wanted || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::new(0);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Progress(Some(bar))
+    }
+
+    fn phase(&self, name: &'static str, len: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(name);
+            bar.set_length(len);
+            bar.set_position(0);
+        }
+    }
+
+    fn inc(&self, n: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_413), (2025, 11, 21));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}
