@@ -219,16 +219,15 @@ impl Batch {
         self.errors[tx].as_deref()
     }
 
-    /// Raw offset arrays for device copies: (message starts, signer starts per
-    /// transaction, public key offsets, signature offsets, signer-to-transaction).
-    pub fn offsets(&self) -> (&[u32], &[u32], &[u32], &[u32], &[u32]) {
-        (
-            &self.msg_start,
-            &self.signer_start,
-            &self.pubkey_at,
-            &self.sig_at,
-            &self.signer_tx,
-        )
+    /// The raw offset arrays, for device copies.
+    pub fn offsets(&self) -> BatchOffsets<'_> {
+        BatchOffsets {
+            msg_start: &self.msg_start,
+            signer_start: &self.signer_start,
+            pubkey_at: &self.pubkey_at,
+            sig_at: &self.sig_at,
+            signer_tx: &self.signer_tx,
+        }
     }
 
     fn fixed<const N: usize>(&self, at: usize) -> &[u8; N] {
@@ -238,6 +237,21 @@ impl Batch {
             .try_into()
             .expect("builder recorded an in-bounds offset")
     }
+}
+
+/// A batch's offset arrays (all into [`Leaves::arena`]), as a device copies them.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOffsets<'a> {
+    /// Per transaction: where its message starts; it ends where its leaf ends.
+    pub msg_start: &'a [u32],
+    /// Per transaction plus one: the first signer index of each transaction.
+    pub signer_start: &'a [u32],
+    /// Per signer: where its public key is.
+    pub pubkey_at: &'a [u32],
+    /// Per signer: where its signature is.
+    pub sig_at: &'a [u32],
+    /// Per signer: its transaction.
+    pub signer_tx: &'a [u32],
 }
 
 /// Appends transactions to a [`Batch`].

@@ -172,15 +172,16 @@ impl Backend for CpuBackend {
     }
 }
 
-/// Which vector units curve25519-dalek and blake3 can use here (they pick at run time).
+/// The vector extensions this CPU offers (curve25519-dalek and blake3 pick among them
+/// at run time; which one each uses is theirs to decide).
 fn simd_note() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512ifma") {
-            return ", AVX-512 IFMA";
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return ", CPU has AVX2 and AVX-512";
         }
         if std::arch::is_x86_feature_detected!("avx2") {
-            return ", AVX2";
+            return ", CPU has AVX2";
         }
     }
     ""

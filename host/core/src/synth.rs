@@ -341,9 +341,7 @@ fn corrupt(
             signer.signature[32..].copy_from_slice(&add_l(s));
         }
         Corruption::WrongKey => {
-            signer.signature = SigningKey::from_bytes(&rng.gen())
-                .sign(message)
-                .to_bytes();
+            signer.signature = SigningKey::from_bytes(&rng.gen()).sign(message).to_bytes();
         }
         Corruption::SmallOrderKey => {
             signer.signature = [0u8; 64];
@@ -487,7 +485,7 @@ mod tests {
         bad.invalid_fraction = 1.5;
         assert!(generate(&bad).is_err());
         bad.invalid_fraction = 0.0;
-        bad.msg_len = 5..=4;
+        bad.msg_len = RangeInclusive::new(5, 4);
         assert!(generate(&bad).is_err());
     }
 

@@ -83,8 +83,21 @@ fn generated_batches_get_the_reference_verdicts() {
     ] {
         let input = ok(
             &[
-                "gen", "--count", "150", "--profile", profile, "--invalid-fraction", "0.4",
-                "--msg-len", "0..300", "--signers", "2", "--format", format, "--seed", "9",
+                "gen",
+                "--count",
+                "150",
+                "--profile",
+                profile,
+                "--invalid-fraction",
+                "0.4",
+                "--msg-len",
+                "0..300",
+                "--signers",
+                "2",
+                "--format",
+                format,
+                "--seed",
+                "9",
             ],
             b"",
         );
@@ -98,7 +111,15 @@ fn generated_batches_get_the_reference_verdicts() {
         let invalid = want.iter().filter(|l| l["valid"] == false).count();
         assert!((30..=100).contains(&invalid), "{invalid} invalid of 150");
         let got = parse_output(&ok(
-            &["verify", "--profile", profile, "--format", format, "--backend", "cpu"],
+            &[
+                "verify",
+                "--profile",
+                profile,
+                "--format",
+                format,
+                "--backend",
+                "cpu",
+            ],
             &input,
         ));
         assert_eq!(got, want, "{format} {profile}");
@@ -107,7 +128,17 @@ fn generated_batches_get_the_reference_verdicts() {
 
 #[test]
 fn gen_is_deterministic() {
-    let args = ["gen", "--count", "20", "--profile", "strict", "--seed", "3", "--invalid-fraction", "0.5"];
+    let args = [
+        "gen",
+        "--count",
+        "20",
+        "--profile",
+        "strict",
+        "--seed",
+        "3",
+        "--invalid-fraction",
+        "0.5",
+    ];
     assert_eq!(ok(&args, b""), ok(&args, b""));
 }
 
@@ -126,7 +157,11 @@ fn malformed_lines_are_marked_and_the_rest_verified() {
     assert_eq!(got[3]["valid"], true);
     for i in [1, 2, 4] {
         assert_eq!(got[i]["valid"], false);
-        assert!(got[i]["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", got[i]);
+        assert!(
+            got[i]["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{}",
+            got[i]
+        );
     }
 }
 
@@ -134,13 +169,44 @@ fn malformed_lines_are_marked_and_the_rest_verified() {
 fn errors_are_one_line() {
     fails(&["verify"], b"");
     fails(&["verify", "--profile", "lenient"], b"");
-    fails(&["verify", "--profile", "strict", "--input", "/nonexistent/file"], b"");
+    fails(
+        &[
+            "verify",
+            "--profile",
+            "strict",
+            "--input",
+            "/nonexistent/file",
+        ],
+        b"",
+    );
     let e = fails(&["verify", "--profile", "strict", "--backend", "cuda"], b"");
     assert!(e.contains("cuda"), "{e}");
     fails(&["merkle"], b"00\nxyz\n");
     fails(&["merkle", "--proof", "5"], b"00\n01\n");
-    fails(&["gen", "--count", "1", "--profile", "strict", "--signers", "0"], b"");
-    fails(&["gen", "--count", "1", "--profile", "strict", "--msg-len", "9..1"], b"");
+    fails(
+        &[
+            "gen",
+            "--count",
+            "1",
+            "--profile",
+            "strict",
+            "--signers",
+            "0",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "gen",
+            "--count",
+            "1",
+            "--profile",
+            "strict",
+            "--msg-len",
+            "9..1",
+        ],
+        b"",
+    );
     fails(&["bench", "--profile", "strict", "--count", "0"], b"");
     fails(&["nonsense"], b"");
 }
@@ -157,7 +223,10 @@ fn merkle_root_and_proofs() {
         hex::encode(merkle::empty_root())
     );
 
-    let out = ok(&["merkle", "--proof", "0", "--proof", "36", "--proof", "17"], input.as_bytes());
+    let out = ok(
+        &["merkle", "--proof", "0", "--proof", "36", "--proof", "17"],
+        input.as_bytes(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["root"], hex::encode(root));
     assert_eq!(v["tree_size"], 37);
@@ -167,10 +236,23 @@ fn merkle_root_and_proofs() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .map(|h| {
+                hex::decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
             .collect();
-        let proof = merkle::InclusionProof { index, tree_size: 37, path };
-        assert!(merkle::verify_inclusion(&root, &leaves[index as usize], &proof));
+        let proof = merkle::InclusionProof {
+            index,
+            tree_size: 37,
+            path,
+        };
+        assert!(merkle::verify_inclusion(
+            &root,
+            &leaves[usize::try_from(index).unwrap()],
+            &proof
+        ));
         assert!(!merkle::verify_inclusion(&root, b"other", &proof));
     }
 }
@@ -181,15 +263,32 @@ fn devices_names_every_backend() {
     for name in ["cpu", "cuda", "opencl", "wgpu", "fpga"] {
         assert!(out.lines().any(|l| l.starts_with(name)), "{out}");
     }
-    assert!(out.lines().any(|l| l.starts_with("cpu") && l.contains("present")));
-    assert!(out.lines().any(|l| l.starts_with("cuda") && l.contains("absent")));
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("cpu") && l.contains("present")));
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("cuda") && l.contains("absent")));
 }
 
 #[test]
 fn bench_reports_against_a_baseline() {
     for profile in ["strict", "zip215"] {
         let out = ok(
-            &["bench", "--profile", profile, "--count", "300", "--threads", "2", "--json", "--repeat", "1", "--invalid-fraction", "0.1"],
+            &[
+                "bench",
+                "--profile",
+                profile,
+                "--count",
+                "300",
+                "--threads",
+                "2",
+                "--json",
+                "--repeat",
+                "1",
+                "--invalid-fraction",
+                "0.1",
+            ],
             b"",
         );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -200,7 +299,12 @@ fn bench_reports_against_a_baseline() {
         assert!(v["invalid_transactions"].as_u64().unwrap() > 0);
         assert!(v["commit"].as_str().is_some());
     }
-    let out = ok(&["bench", "--merkle", "--count", "5000", "--json", "--repeat", "1"], b"");
+    let out = ok(
+        &[
+            "bench", "--merkle", "--count", "5000", "--json", "--repeat", "1",
+        ],
+        b"",
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["leaves"], 5000);
     assert!(v["backend_over_baseline"].as_f64().unwrap() > 0.0);

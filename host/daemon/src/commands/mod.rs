@@ -8,7 +8,7 @@ mod verify;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
@@ -85,7 +85,7 @@ impl From<FormatArg> for vigil_core::synth::Format {
 }
 
 /// Reads all of `path` (`-` is standard input).
-fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
     if path.as_os_str() == "-" {
         io::stdin()
@@ -101,7 +101,7 @@ fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Opens `path` for writing (`-` is standard output), buffered.
-fn open_output(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
+fn open_output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     if path.as_os_str() == "-" {
         Ok(Box::new(BufWriter::new(io::stdout().lock())))
     } else {
@@ -112,7 +112,7 @@ fn open_output(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
 }
 
 /// Finishes writing, naming the destination on failure.
-fn finish_output(mut out: Box<dyn Write>, path: &PathBuf) -> anyhow::Result<()> {
+fn finish_output(mut out: Box<dyn Write>, path: &Path) -> anyhow::Result<()> {
     out.flush()
         .with_context(|| format!("cannot write {}", path.display()))
 }
