@@ -12,7 +12,6 @@
 
 use std::ops::RangeInclusive;
 
-use curve25519_dalek::constants::{ED25519_BASEPOINT_TABLE, EIGHT_TORSION};
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity as _;
@@ -20,9 +19,9 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
-use sha2::{Digest, Sha512};
 
 use crate::batch::{Batch, BatchBuilder, BatchError, Signer, MAX_SIGNERS};
+use crate::conformance::craft;
 use crate::input::{jsonl, solana};
 use crate::profile::Profile;
 
@@ -210,10 +209,9 @@ fn one(spec: &SynthSpec, index: u64) -> SynthTx {
     let mut pubkeys: Vec<[u8; 32]> = keys.iter().map(|k| k.verifying_key().to_bytes()).collect();
     // A mixed-order key is part of the signed message (Solana), so decide it first.
     let mixed = (corruption == Some(Corruption::MixedOrderKey)).then(|| {
-        let torsion = EIGHT_TORSION[1 + rng.gen_range(0..7)];
-        let a = Scalar::from_bytes_mod_order(rng.gen());
-        let point = &a * ED25519_BASEPOINT_TABLE + torsion;
-        (a, torsion, point.compress().to_bytes())
+        let t = rng.gen_range(1..8);
+        let a = craft::random_scalar(&mut rng);
+        (a, craft::torsion(t), craft::mixed(&a, t))
     });
     if let Some((_, _, key)) = mixed {
         pubkeys[bad_signer] = key;
@@ -338,7 +336,10 @@ fn corrupt(
         Corruption::SPlusL => {
             let mut s = [0u8; 32];
             s.copy_from_slice(&signer.signature[32..]);
-            signer.signature[32..].copy_from_slice(&add_l(s));
+            // S < L < 2^253, so S + L always fits in 256 bits.
+            if let Some(s_plus_l) = craft::add_multiple_of_l(&s, 1) {
+                signer.signature[32..].copy_from_slice(&s_plus_l);
+            }
         }
         Corruption::WrongKey => {
             signer.signature = SigningKey::from_bytes(&rng.gen()).sign(message).to_bytes();
@@ -366,41 +367,12 @@ fn sign_raw(
     msg: &[u8],
 ) -> [u8; 64] {
     loop {
-        let r = Scalar::from_bytes_mod_order(rng.gen());
-        let big_r = (&r * ED25519_BASEPOINT_TABLE).compress().to_bytes();
-        let k = Scalar::from_hash(
-            Sha512::new()
-                .chain_update(big_r)
-                .chain_update(pubkey)
-                .chain_update(msg),
-        );
-        if (k * torsion).is_identity() {
-            continue;
+        let r = craft::random_scalar(rng);
+        let r_enc = EdwardsPoint::mul_base(&r).compress().to_bytes();
+        if !(craft::challenge(&r_enc, pubkey, msg) * torsion).is_identity() {
+            return craft::sign_with(a, pubkey, &r, &r_enc, msg);
         }
-        let s = r + k * a;
-        let mut sig = [0u8; 64];
-        sig[..32].copy_from_slice(&big_r);
-        sig[32..].copy_from_slice(&s.to_bytes());
-        return sig;
     }
-}
-
-/// The group order L, little-endian.
-const L: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-
-/// s + L as 256-bit little-endian (s < L, so it fits).
-fn add_l(s: [u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let mut carry = 0u16;
-    for i in 0..32 {
-        let sum = u16::from(s[i]) + u16::from(L[i]) + carry;
-        out[i] = (sum & 0xff) as u8;
-        carry = sum >> 8;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -487,10 +459,5 @@ mod tests {
         bad.invalid_fraction = 0.0;
         bad.msg_len = RangeInclusive::new(5, 4);
         assert!(generate(&bad).is_err());
-    }
-
-    #[test]
-    fn s_plus_l() {
-        assert_eq!(add_l([0; 32]), L);
     }
 }
