@@ -282,7 +282,8 @@ fn solana_message(
     let mut account_keys = signers.to_vec();
     account_keys.push(rng.gen());
     let program = u8::try_from(account_keys.len() - 1).unwrap_or(u8::MAX);
-    let version0 = rng.gen_bool(0.5);
+    // A legacy message cannot have 128 signers: its first byte would read as a version.
+    let version0 = signers.len() > 127 || rng.gen_bool(0.5);
     let lookups = if version0 {
         vec![(rng.gen(), vec![0u8, 1], vec![2u8])]
     } else {
@@ -443,6 +444,19 @@ mod tests {
                     reference_verify(p, pk, sg, msg)
                 }));
             }
+        }
+    }
+
+    #[test]
+    fn many_signers_in_solana_form() {
+        let mut s = spec(Profile::Strict, Format::Solana);
+        s.count = 2;
+        s.signers = 200;
+        s.msg_len = 0..=0;
+        let batch = batch(&s).unwrap().unwrap();
+        for tx in 0..2 {
+            assert_eq!(batch.error(tx), None);
+            assert_eq!(batch.signers_of(tx).len(), 200);
         }
     }
 
