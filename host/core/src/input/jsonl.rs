@@ -227,7 +227,7 @@ impl fmt::Display for FieldName {
 fn decode_fixed<const N: usize>(hex: &str, name: FieldName) -> Result<[u8; N], String> {
     let digits = hex.len();
     if digits != 2 * N {
-        return Err(if digits % 2 == 0 {
+        return Err(if digits.is_multiple_of(2) {
             format!("{name} must be {N} bytes, got {}", digits / 2)
         } else {
             format!("{name} must be {N} bytes, got an odd number of hex digits ({digits})")

@@ -742,7 +742,9 @@ mod tests {
         let b = tx(&v0_spec());
         let padded = base64::engine::general_purpose::STANDARD.encode(&a);
         let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&b);
-        assert!(padded.ends_with('=') || unpadded.len() % 4 != 0 || a.len() % 3 == 0);
+        assert!(
+            padded.ends_with('=') || !unpadded.len().is_multiple_of(4) || a.len().is_multiple_of(3)
+        );
         let input = format!("{padded}\r\n{unpadded}\n\n!!notbase64\n{padded}");
         let batch = parse_base64_lines(input.as_bytes()).unwrap();
         assert_eq!(batch.len(), 5);
