@@ -83,7 +83,7 @@ pub enum Corruption {
     /// A = identity, R = identity, S = 0: the cofactorless equation holds, so only
     /// `strict` (which rejects small-order points) finds it invalid.
     SmallOrderKey,
-    /// A = aB + T with T of order 8, signed with a, where only the cofactored equation
+    /// A = aB + T with T a nonzero torsion point, signed with a, where only the cofactored equation
     /// holds: valid under `zip215`, invalid under `strict` and `rfc8032`.
     MixedOrderKey,
 }
