@@ -13,12 +13,15 @@
 //!   ZIP-215 makes batch and single verification agree, so a passing chunk is all valid.
 //!   A failing chunk is bisected, and groups of at most [`SINGLE_BELOW`] are checked one
 //!   by one, so exactly the bad signatures are found. Each item's SHA-512 is computed
-//!   once and reused by every level of the bisection.
+//!   once and reused by every level of the bisection. When most chunks of a call fail
+//!   (many bad signatures), the rest of the call is verified one signature at a time,
+//!   which is then cheaper (see `ChunkStats`).
 //!
 //! Work is submitted with `ThreadPool::spawn` and answered through a [`Pending`], so the
 //! caller never blocks on the CPU backend either; a panic inside a job is logged and
 //! surfaces as [`BackendError::Dropped`] instead of taking the process down.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -78,12 +81,13 @@ impl CpuBackend {
     fn signature_verdicts(batch: &Batch, profile: Profile, threads: usize) -> Vec<bool> {
         let mut out = vec![false; batch.signature_count()];
         let chunk = chunk_len(out.len(), threads);
+        let stats = ChunkStats::default();
         out.par_chunks_mut(chunk)
             .enumerate()
             .for_each(|(c, slice)| {
                 let first = c * chunk;
                 if profile.allows_batch_equation() {
-                    zip215_chunk_verdicts(batch, first, slice);
+                    zip215_chunk_verdicts(batch, first, slice, &stats);
                 } else {
                     for (i, v) in slice.iter_mut().enumerate() {
                         let (pk, sig, msg) = batch.signer_item(first + i);
@@ -104,8 +108,38 @@ fn chunk_len(signatures: usize, threads: usize) -> usize {
     per_thread.clamp(SINGLE_BELOW, MAX_CHUNK)
 }
 
+/// How the zip215 chunks of one `verify` call fared, shared by its tasks.
+///
+/// A failed batch equation costs its whole chunk again in bisection, so when most
+/// chunks fail (a batch with many bad signatures, as an attacker would send) batching
+/// loses to plain single verification. Once at least [`ADAPT_AFTER`] chunks have been
+/// tried and more than half failed, the remaining chunks are verified one signature at
+/// a time. Verdicts are the same either way; only the cost differs.
+#[derive(Debug, Default)]
+struct ChunkStats {
+    tried: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+/// Chunks tried before [`ChunkStats`] may switch a call to single verification.
+const ADAPT_AFTER: usize = 4;
+
+impl ChunkStats {
+    fn mostly_failing(&self) -> bool {
+        let tried = self.tried.load(Ordering::Relaxed);
+        tried >= ADAPT_AFTER && 2 * self.failed.load(Ordering::Relaxed) > tried
+    }
+
+    fn record(&self, passed: bool) {
+        self.tried.fetch_add(1, Ordering::Relaxed);
+        if !passed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Fills `out` with the verdicts of signers `first..first + out.len()` under zip215.
-fn zip215_chunk_verdicts(batch: &Batch, first: usize, out: &mut [bool]) {
+fn zip215_chunk_verdicts(batch: &Batch, first: usize, out: &mut [bool], stats: &ChunkStats) {
     let items: Vec<ed25519_zebra::batch::Item> = (first..first + out.len())
         .map(|s| {
             let (pk, sig, msg) = batch.signer_item(s);
@@ -116,29 +150,53 @@ fn zip215_chunk_verdicts(batch: &Batch, first: usize, out: &mut [bool]) {
             ))
         })
         .collect();
-    bisect(&items, out);
-}
-
-/// Verdicts for `items` into `out`: one batch equation, halving on failure.
-fn bisect(items: &[ed25519_zebra::batch::Item], out: &mut [bool]) {
-    if items.len() <= SINGLE_BELOW {
-        for (item, v) in items.iter().zip(out.iter_mut()) {
-            *v = item.clone().verify_single().is_ok();
-        }
+    if stats.mostly_failing() {
+        single(&items, out);
         return;
     }
+    let passed = batch_equation(&items);
+    stats.record(passed);
+    if passed {
+        out.fill(true);
+    } else {
+        bisect(&items, out, true);
+    }
+}
+
+/// Whether one random linear combination of `items` holds. Valid signatures always
+/// satisfy it, so a failure proves at least one of them invalid.
+fn batch_equation(items: &[ed25519_zebra::batch::Item]) -> bool {
     let mut verifier = ed25519_zebra::batch::Verifier::new();
     for item in items {
         verifier.queue(item.clone());
     }
-    if verifier.verify(rand::thread_rng()).is_ok() {
+    verifier.verify(rand::thread_rng()).is_ok()
+}
+
+fn single(items: &[ed25519_zebra::batch::Item], out: &mut [bool]) {
+    for (item, v) in items.iter().zip(out.iter_mut()) {
+        *v = item.clone().verify_single().is_ok();
+    }
+}
+
+/// Verdicts for `items` into `out` by halving. `known_bad` says a batch equation over
+/// exactly these items already failed, so checking them whole again is skipped; and
+/// when the left half turns out all valid, the right half must hold the bad signature,
+/// so it is split without checking it whole either.
+fn bisect(items: &[ed25519_zebra::batch::Item], out: &mut [bool], known_bad: bool) {
+    if items.len() <= SINGLE_BELOW {
+        single(items, out);
+        return;
+    }
+    if !known_bad && batch_equation(items) {
         out.fill(true);
         return;
     }
     let mid = items.len() / 2;
     let (left_out, right_out) = out.split_at_mut(mid);
-    bisect(&items[..mid], left_out);
-    bisect(&items[mid..], right_out);
+    bisect(&items[..mid], left_out, false);
+    let right_known_bad = left_out.iter().all(|&v| v);
+    bisect(&items[mid..], right_out, right_known_bad);
 }
 
 impl Backend for CpuBackend {
@@ -226,6 +284,35 @@ mod tests {
                 assert!(!v.transaction_valid[300]);
             }
         }
+    }
+
+    #[test]
+    fn mostly_bad_batches_switch_to_single_verification_with_exact_verdicts() {
+        let mut b = BatchBuilder::default();
+        let mut expect = Vec::new();
+        for i in 0..3000u32 {
+            let msg = i.to_le_bytes();
+            let mut s = signed((i % 199) as u8, &msg);
+            let bad = i % 3 != 0;
+            if bad {
+                s.signature[3] ^= 0x10;
+            }
+            expect.push(!bad);
+            b.push_generic(&msg, &[s]).unwrap();
+        }
+        let batch = Arc::new(b.finish());
+        let v = CpuBackend::new(Some(2))
+            .unwrap()
+            .verify(batch, Profile::Zip215)
+            .wait()
+            .unwrap();
+        assert_eq!(v.signature_valid, expect);
+        let stats = ChunkStats::default();
+        for passed in [false, true, false, false] {
+            assert!(!stats.mostly_failing());
+            stats.record(passed);
+        }
+        assert!(stats.mostly_failing());
     }
 
     #[test]
