@@ -81,20 +81,18 @@ impl CpuBackend {
     fn signature_verdicts(batch: &Batch, profile: Profile, threads: usize) -> Vec<bool> {
         let mut out = vec![false; batch.signature_count()];
         let chunk = chunk_len(out.len(), threads);
-        let stats = ChunkStats::default();
-        out.par_chunks_mut(chunk)
-            .enumerate()
-            .for_each(|(c, slice)| {
-                let first = c * chunk;
-                if profile.allows_batch_equation() {
-                    zip215_chunk_verdicts(batch, first, slice, &stats);
-                } else {
-                    for (i, v) in slice.iter_mut().enumerate() {
-                        let (pk, sig, msg) = batch.signer_item(first + i);
-                        *v = reference_verify(profile, pk, sig, msg);
-                    }
+        let chunks = out.par_chunks_mut(chunk).enumerate();
+        if profile.allows_batch_equation() {
+            let stats = ChunkStats::default();
+            chunks.for_each(|(c, slice)| zip215_chunk_verdicts(batch, c * chunk, slice, &stats));
+        } else {
+            chunks.for_each(|(c, slice)| {
+                for (i, v) in slice.iter_mut().enumerate() {
+                    let (pk, sig, msg) = batch.signer_item(c * chunk + i);
+                    *v = reference_verify(profile, pk, sig, msg);
                 }
             });
+        }
         out
     }
 }
