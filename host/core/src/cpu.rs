@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use crate::backend::{Backend, BackendError, BackendInfo, Pending};
 use crate::batch::{Batch, Leaves, Verdicts};
 use crate::merkle;
-use crate::profile::{reference_verify, Profile};
+use crate::profile::{self, Profile};
 
 /// Groups this small (or smaller) are verified one signature at a time: bisecting
 /// further costs more than it saves.
@@ -86,14 +86,33 @@ impl CpuBackend {
             let stats = ChunkStats::default();
             chunks.for_each(|(c, slice)| zip215_chunk_verdicts(batch, c * chunk, slice, &stats));
         } else {
-            chunks.for_each(|(c, slice)| {
-                for (i, v) in slice.iter_mut().enumerate() {
-                    let (pk, sig, msg) = batch.signer_item(c * chunk + i);
-                    *v = reference_verify(profile, pk, sig, msg);
-                }
-            });
+            // One monomorphic loop per profile, so the reference call can be inlined.
+            match profile {
+                Profile::Strict => chunks.for_each(|(c, slice)| {
+                    single_chunk(batch, c * chunk, slice, profile::verify_strict)
+                }),
+                Profile::Rfc8032 => chunks.for_each(|(c, slice)| {
+                    single_chunk(batch, c * chunk, slice, profile::verify_rfc8032)
+                }),
+                Profile::Zip215 => chunks.for_each(|(c, slice)| {
+                    single_chunk(batch, c * chunk, slice, profile::verify_zip215)
+                }),
+            }
         }
         out
+    }
+}
+
+/// Verdicts of signers `first..first + out.len()`, one `verify` call each.
+fn single_chunk(
+    batch: &Batch,
+    first: usize,
+    out: &mut [bool],
+    verify: impl Fn(&[u8; 32], &[u8; 64], &[u8]) -> bool,
+) {
+    for (i, v) in out.iter_mut().enumerate() {
+        let (pk, sig, msg) = batch.signer_item(first + i);
+        *v = verify(pk, sig, msg);
     }
 }
 

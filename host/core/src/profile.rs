@@ -77,25 +77,37 @@ impl FromStr for Profile {
 /// received; a public key that does not decode is an invalid signature, not an error.
 pub fn reference_verify(profile: Profile, pubkey: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
     match profile {
-        Profile::Strict | Profile::Rfc8032 => {
-            let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(pubkey) else {
-                return false;
-            };
-            let sig = ed25519_dalek::Signature::from_bytes(sig);
-            if profile == Profile::Strict {
-                key.verify_strict(msg, &sig).is_ok()
-            } else {
-                key.verify(msg, &sig).is_ok()
-            }
-        }
-        Profile::Zip215 => {
-            let Ok(key) = ed25519_zebra::VerificationKey::try_from(*pubkey) else {
-                return false;
-            };
-            key.verify(&ed25519_zebra::Signature::from_bytes(sig), msg)
-                .is_ok()
-        }
+        Profile::Strict => verify_strict(pubkey, sig, msg),
+        Profile::Rfc8032 => verify_rfc8032(pubkey, sig, msg),
+        Profile::Zip215 => verify_zip215(pubkey, sig, msg),
     }
+}
+
+/// The `strict` reference verdict: ed25519-dalek `VerifyingKey::verify_strict`.
+#[inline]
+pub fn verify_strict(pubkey: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
+    ed25519_dalek::VerifyingKey::from_bytes(pubkey).is_ok_and(|key| {
+        key.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
+            .is_ok()
+    })
+}
+
+/// The `rfc8032` reference verdict: ed25519-dalek `VerifyingKey::verify`.
+#[inline]
+pub fn verify_rfc8032(pubkey: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
+    ed25519_dalek::VerifyingKey::from_bytes(pubkey).is_ok_and(|key| {
+        key.verify(msg, &ed25519_dalek::Signature::from_bytes(sig))
+            .is_ok()
+    })
+}
+
+/// The `zip215` reference verdict: ed25519-zebra `VerificationKey::verify`.
+#[inline]
+pub fn verify_zip215(pubkey: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
+    ed25519_zebra::VerificationKey::try_from(*pubkey).is_ok_and(|key| {
+        key.verify(&ed25519_zebra::Signature::from_bytes(sig), msg)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]
