@@ -19,7 +19,7 @@ pub mod jsonl;
 pub mod solana;
 
 /// The lines of `input` under the rules in the module docs.
-pub(crate) fn lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub fn lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = if input.is_empty() {
         None
     } else {

@@ -70,14 +70,9 @@ pub fn run(args: MerkleArgs) -> anyhow::Result<()> {
 /// One leaf per line, hex; a bad line makes the whole input unusable (a root over a
 /// guessed leaf would be wrong), so it is an error naming the line.
 fn parse_leaves(input: &[u8]) -> anyhow::Result<Leaves> {
-    let text = input.strip_suffix(b"\n").unwrap_or(input);
     let mut leaves = Leaves::with_capacity(0, input.len() / 2);
-    if input.is_empty() {
-        return Ok(leaves);
-    }
     let mut buf = Vec::new();
-    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+    for (n, line) in vigil_core::input::lines(input).enumerate() {
         buf.clear();
         buf.resize(line.len() / 2, 0);
         if line.len() % 2 != 0 || hex::decode_to_slice(line, &mut buf).is_err() {
