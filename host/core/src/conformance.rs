@@ -2,7 +2,7 @@
 //!
 //! A backend is correct when it gives [`reference_verify`]'s verdict for every signature
 //! under every profile and [`crate::merkle::root`]'s root for every leaf list. [`run`]
-//! checks that on four sets, each through the real [`Backend`] interface (batches split
+//! checks that on five sets, each through the real [`Backend`] interface (batches split
 //! into chunks of at most [`Options::max_batch`] transactions, several of them in flight
 //! before any is awaited, profiles interleaved):
 //!
@@ -19,6 +19,10 @@
 //!   signatures mixed with adversarial ones (bit flips, S + L, small-order and
 //!   torsion-shifted points, non-canonical and off-curve encodings, swapped signers),
 //!   expected verdicts from the reference crates.
+//! * **solana**: Solana wire transactions (legacy and v0, 1 to 3 signers, signatures
+//!   broken in the ways each profile rejects, and damaged copies that must come back
+//!   malformed), pushed raw, so a backend is also checked on locating keys, signatures
+//!   and message inside the wire bytes; expected verdicts from the reference crates.
 //! * **merkle**: roots of leaf lists of sizes 0, 1, 2, 3, 4, 5, 7, 8, 9, 1000 and a few
 //!   random sizes with variable-length leaves, and of the BLAKE3 test-vector inputs (up to
 //!   100 KiB each, so every chunk-boundary case of the leaf hash) as leaves.
@@ -61,6 +65,8 @@ pub const SET_EDGE: &str = "edge";
 pub const SET_EDGE_FILE: &str = "edge-file";
 /// Set name of the seeded random and adversarial transactions.
 pub const SET_GENERATED: &str = "generated";
+/// Set name of the Solana wire transactions (legacy and v0, valid, corrupted, malformed).
+pub const SET_SOLANA: &str = "solana";
 /// Set name of the Merkle roots.
 pub const SET_MERKLE: &str = "merkle";
 
@@ -203,6 +209,7 @@ pub fn run(backend: &dyn Backend, opts: &Options) -> Report {
         Err(e) => h.file_error(SET_EDGE, e),
     }
     h.generated(opts);
+    h.submit(SET_SOLANA, Arc::new(solana_cases(opts)));
     h.drain();
     h.merkle();
     h.report
@@ -273,6 +280,9 @@ struct Case {
     signers: Vec<Signer>,
     /// Set where the transaction cannot be pushed as signers; it must come back invalid.
     malformed: Option<String>,
+    /// Set for a Solana wire transaction, pushed as is (`msg` and `signers` are then what
+    /// the wire bytes hold, for the expected verdicts and for reports).
+    wire: Option<Vec<u8>>,
     /// Per profile, in [`Profile::ALL`] order.
     expect: [Vec<bool>; 3],
 }
@@ -308,9 +318,10 @@ fn build_batch(cases: &[Case]) -> Result<Batch, crate::batch::BatchError> {
         .sum();
     let mut b = BatchBuilder::with_capacity(cases.len(), bytes);
     for case in cases {
-        match &case.malformed {
-            Some(reason) => b.push_malformed(reason, &[])?,
-            None => b.push_generic(&case.msg, &case.signers)?,
+        match (&case.wire, &case.malformed) {
+            (Some(wire), _) => b.push_solana(wire)?,
+            (None, Some(reason)) => b.push_malformed(reason, &[])?,
+            (None, None) => b.push_generic(&case.msg, &case.signers)?,
         }
     }
     Ok(b.finish())
@@ -403,6 +414,7 @@ fn wycheproof_cases() -> Result<&'static Arc<Vec<Case>>, String> {
                                 msg: v.msg,
                                 signers,
                                 malformed: None,
+                                wire: None,
                                 expect,
                             }
                         }
@@ -415,6 +427,7 @@ fn wycheproof_cases() -> Result<&'static Arc<Vec<Case>>, String> {
                             )),
                             msg: v.msg,
                             signers: Vec::new(),
+                            wire: None,
                             expect: Default::default(),
                         },
                     }
@@ -520,6 +533,7 @@ impl EdgeRecord {
             msg,
             signers,
             malformed: None,
+            wire: None,
             expect,
         })
     }
@@ -976,6 +990,7 @@ fn generate_one(rng: &mut ChaCha20Rng, index: usize) -> Case {
             msg,
             signers: Vec::new(),
             malformed: Some("generated: unparseable transaction".into()),
+            wire: None,
             expect: Default::default(),
         };
     }
@@ -1021,6 +1036,86 @@ fn generate_one(rng: &mut ChaCha20Rng, index: usize) -> Case {
         msg,
         signers,
         malformed: None,
+        wire: None,
+        expect,
+    }
+}
+
+/// Solana wire transactions: `opts.generated / 10` (at least 60) from the synthetic
+/// generator, legacy and v0 messages with 1 to 3 signers, a third of them with a
+/// signature broken in a way chosen for each profile in turn (so small-order and
+/// mixed-order keys are among them), plus damaged copies of some (cut short, with
+/// trailing bytes, with the signature count changed) that must come back malformed.
+/// Expected verdicts are the reference crates' over the message and keys the wire bytes
+/// hold, so a backend is checked on locating them inside the raw transaction too.
+fn solana_cases(opts: &Options) -> Vec<Case> {
+    use crate::synth::{self, Format, SynthSpec, SynthTx};
+
+    let per_spec = (opts.generated / 90).max(20);
+    let mut cases = Vec::new();
+    for (p, profile) in Profile::ALL.into_iter().enumerate() {
+        for signers in 1..=3 {
+            let spec = SynthSpec {
+                count: per_spec,
+                profile,
+                invalid_fraction: 0.35,
+                msg_len: 0..=300,
+                signers,
+                format: Format::Solana,
+                seed: opts.seed ^ (10 * p + signers) as u64,
+            };
+            let Ok(txs) = synth::generate(&spec) else {
+                continue;
+            };
+            for (i, tx) in txs.into_iter().enumerate() {
+                let SynthTx::Solana { mut wire, .. } = tx else {
+                    continue;
+                };
+                let id = format!("solana-{profile}-{signers}-{i}");
+                match i % 10 {
+                    7 => wire.truncate(wire.len() / 2),
+                    8 => wire.push(0),
+                    9 => wire[0] = wire[0].wrapping_add(1),
+                    _ => {}
+                }
+                cases.push(solana_case(id, wire));
+            }
+        }
+    }
+    cases
+}
+
+/// A Solana case with the reference verdicts of what the parser finds in `wire`.
+fn solana_case(id: String, wire: Vec<u8>) -> Case {
+    let Ok(layout) = crate::input::solana::parse(&wire) else {
+        return Case {
+            id: format!("{id} [malformed]"),
+            msg: Vec::new(),
+            signers: Vec::new(),
+            malformed: Some("does not parse".into()),
+            wire: Some(wire),
+            expect: Default::default(),
+        };
+    };
+    let msg = wire[layout.message_at..].to_vec();
+    let signers: Vec<Signer> = (0..layout.signer_count)
+        .map(|i| {
+            let mut pubkey = [0u8; 32];
+            let mut signature = [0u8; 64];
+            let k = layout.pubkeys_at + 32 * i;
+            let g = layout.signatures_at + 64 * i;
+            pubkey.copy_from_slice(&wire[k..k + 32]);
+            signature.copy_from_slice(&wire[g..g + 64]);
+            Signer { pubkey, signature }
+        })
+        .collect();
+    let expect = reference_all(&msg, &signers);
+    Case {
+        id,
+        msg,
+        signers,
+        malformed: None,
+        wire: Some(wire),
         expect,
     }
 }
@@ -1531,6 +1626,37 @@ mod tests {
             seed: 7,
             max_batch: 200,
         }
+    }
+
+    #[test]
+    fn conformance_solana_set_is_varied() {
+        let cases = solana_cases(&small_opts());
+        assert!(cases.len() >= 9 * 20);
+        let malformed = cases.iter().filter(|c| c.malformed.is_some()).count();
+        assert!(malformed >= cases.len() / 10, "{malformed}");
+        assert!(cases.iter().all(|c| c.wire.is_some()));
+        let v0 = cases
+            .iter()
+            .filter(|c| c.malformed.is_none() && c.msg[0] & 0x80 != 0)
+            .count();
+        assert!(v0 > 0 && v0 < cases.len() - malformed, "{v0}");
+        for profile in Profile::ALL {
+            let verdicts: Vec<bool> = cases
+                .iter()
+                .flat_map(|c| c.expect(profile).iter().copied())
+                .collect();
+            assert!(
+                verdicts.contains(&true) && verdicts.contains(&false),
+                "{profile}"
+            );
+        }
+        // The strict-only adversarial kinds are in: some signature valid under rfc8032
+        // is invalid under strict.
+        assert!(cases.iter().any(|c| c
+            .expect(Profile::Strict)
+            .iter()
+            .zip(c.expect(Profile::Rfc8032))
+            .any(|(s, r)| !s && *r)));
     }
 
     #[test]
