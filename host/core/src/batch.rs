@@ -47,11 +47,17 @@ pub enum BatchError {
 }
 
 /// Byte strings stored back to back: the leaves of a Merkle tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leaves {
     bytes: Vec<u8>,
     /// `starts[i]..starts[i + 1]` is leaf `i`; always one longer than the leaf count.
     starts: Vec<u32>,
+}
+
+impl Default for Leaves {
+    fn default() -> Self {
+        Leaves::with_capacity(0, 0)
+    }
 }
 
 impl Leaves {
@@ -74,9 +80,6 @@ impl Leaves {
     /// Ends the leaf whose bytes were written with [`Leaves::bytes_mut`].
     fn seal(&mut self) -> Result<(), BatchError> {
         let end = u32::try_from(self.bytes.len()).map_err(|_| BatchError::TooLarge)?;
-        if self.starts.is_empty() {
-            self.starts.push(0);
-        }
         self.starts.push(end);
         Ok(())
     }
@@ -91,7 +94,7 @@ impl Leaves {
 
     /// Number of leaves.
     pub fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.starts.len() - 1
     }
 
     /// Whether there are no leaves.
@@ -118,11 +121,7 @@ impl Leaves {
 
     /// The leaf start offsets, `len() + 1` of them.
     pub fn starts(&self) -> &[u32] {
-        if self.starts.is_empty() {
-            &[0]
-        } else {
-            &self.starts
-        }
+        &self.starts
     }
 }
 

@@ -65,6 +65,9 @@ pub enum SynthError {
     /// Empty or reversed length range.
     #[error("message length range {0}..{1} is empty")]
     MsgLen(usize, usize),
+    /// The generated transactions do not fit in one batch.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
 }
 
 /// How a generated signature was made invalid.
@@ -182,15 +185,13 @@ pub fn generate(spec: &SynthSpec) -> Result<Vec<SynthTx>, SynthError> {
 }
 
 /// Generates `spec` straight into a batch.
-pub fn batch(spec: &SynthSpec) -> Result<Result<Batch, BatchError>, SynthError> {
+pub fn batch(spec: &SynthSpec) -> Result<Batch, SynthError> {
     let txs = generate(spec)?;
     let mut b = BatchBuilder::with_capacity(txs.len(), txs.len() * 200);
     for tx in &txs {
-        if let Err(e) = tx.push_into(&mut b) {
-            return Ok(Err(e));
-        }
+        tx.push_into(&mut b)?;
     }
-    Ok(Ok(b.finish()))
+    Ok(b.finish())
 }
 
 fn one(spec: &SynthSpec, index: u64) -> SynthTx {
@@ -400,7 +401,7 @@ mod tests {
             for profile in Profile::ALL {
                 let s = spec(profile, format);
                 let txs = generate(&s).unwrap();
-                let batch = batch(&s).unwrap().unwrap();
+                let batch = batch(&s).unwrap();
                 assert_eq!(batch.len(), 300);
                 let mut seen = std::collections::HashSet::new();
                 for (i, tx) in txs.iter().enumerate() {
@@ -430,7 +431,7 @@ mod tests {
         let mut s = spec(Profile::Strict, Format::Jsonl);
         s.invalid_fraction = 1.0;
         s.count = 200;
-        let batch = batch(&s).unwrap().unwrap();
+        let batch = batch(&s).unwrap();
         let txs = generate(&s).unwrap();
         for (i, tx) in txs.iter().enumerate() {
             let looser = match tx.corruption() {
@@ -453,7 +454,7 @@ mod tests {
         s.count = 2;
         s.signers = 200;
         s.msg_len = 0..=0;
-        let batch = batch(&s).unwrap().unwrap();
+        let batch = batch(&s).unwrap();
         for tx in 0..2 {
             assert_eq!(batch.error(tx), None);
             assert_eq!(batch.signers_of(tx).len(), 200);

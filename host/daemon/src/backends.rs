@@ -53,9 +53,7 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
         .iter()
         .map(|&(_, name, label)| Probe {
             name,
-            status: Err(format!(
-                "this build has no {label} driver: driver/{name} is not written yet"
-            )),
+            status: Err(absent_reason(name, label)),
         })
         .collect();
     probes.push(Probe {
@@ -67,22 +65,25 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
     probes
 }
 
+/// Why a driver family cannot run here (none of them is written yet).
+fn absent_reason(name: &str, label: &str) -> String {
+    format!("this build has no {label} driver: driver/{name} is not written yet")
+}
+
 /// Opens the chosen backend and runs its self-test.
 pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Backend>> {
     let backend: Arc<dyn Backend> = match choice {
         Choice::Cpu | Choice::Auto => Arc::new(CpuBackend::new(threads)?),
         other => {
-            let (_, name, _) = FAMILIES
+            let (_, name, label) = FAMILIES
                 .iter()
                 .find(|(c, _, _)| *c == other)
                 .copied()
                 .context("unknown backend")?;
-            let why = probe_all(Some(1))
-                .into_iter()
-                .find(|p| p.name == name)
-                .and_then(|p| p.status.err())
-                .unwrap_or_else(|| "not present".into());
-            bail!("backend {name} is not available: {why}");
+            bail!(
+                "backend {name} is not available: {}",
+                absent_reason(name, label)
+            );
         }
     };
     let name = backend.info().name;

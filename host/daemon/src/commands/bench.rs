@@ -104,7 +104,7 @@ fn bench_signatures(
         format: args.format.into(),
         seed: args.seed,
     };
-    let batch = Arc::new(synth::batch(&spec)??);
+    let batch = Arc::new(synth::batch(&spec)?);
     let sigs = batch.signature_count();
 
     progress.phase("backend", args.repeat as u64);
