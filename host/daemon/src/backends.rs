@@ -28,6 +28,10 @@ pub enum Choice {
     Wgpu,
     /// The Vigil FPGA card.
     Fpga,
+    /// Verifies nothing and marks every signature invalid: for measuring the service
+    /// path alone. Only in builds with the `null-backend` feature.
+    #[cfg(feature = "null-backend")]
+    Null,
 }
 
 /// A backend family and whether it can run here.
@@ -74,6 +78,12 @@ fn absent_reason(name: &str, label: &str) -> String {
 pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Backend>> {
     let backend: Arc<dyn Backend> = match choice {
         Choice::Cpu | Choice::Auto => Arc::new(CpuBackend::new(threads)?),
+        #[cfg(feature = "null-backend")]
+        Choice::Null => {
+            tracing::warn!("the null backend verifies nothing and rejects every signature");
+            // It cannot pass the self-test by design (it accepts nothing).
+            return Ok(Arc::new(null::NullBackend));
+        }
         other => {
             let (_, name, label) = FAMILIES
                 .iter()
@@ -91,4 +101,80 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
         .map_err(|e| anyhow::anyhow!("backend {name} failed its self-test: {e}"))?;
     tracing::info!(backend = %name, "self-test passed");
     Ok(backend)
+}
+
+/// Opens every backend of a `--backend` list, in order, each self-tested. `auto` stands
+/// for every accelerator present followed by the CPU. A backend named twice is opened
+/// once. Any named backend that cannot open is an error: an operator who asked for a
+/// device must not silently get less.
+pub fn open_list(choices: &[Choice], threads: Option<usize>) -> anyhow::Result<Vec<Arc<dyn Backend>>> {
+    let mut opened: Vec<Arc<dyn Backend>> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for &choice in choices {
+        let backend = open(choice, threads)?;
+        let name = backend.info().name;
+        if !names.contains(&name) {
+            names.push(name);
+            opened.push(backend);
+        }
+    }
+    Ok(opened)
+}
+
+#[cfg(feature = "null-backend")]
+mod null {
+    //! A backend that does no cryptography, so that a benchmark of the service path
+    //! measures decode, queue, coalesce, split and encode alone. It marks every
+    //! signature invalid: even if it were somehow deployed it could never accept one.
+
+    use std::sync::Arc;
+
+    use vigil_core::{Backend, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
+
+    /// Rejects everything, instantly.
+    pub struct NullBackend;
+
+    impl Backend for NullBackend {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                name: "null".into(),
+                devices: vec!["no verification (benchmarks only)".into()],
+                preferred_batch: 16_384,
+            }
+        }
+
+        fn verify(&self, batch: Arc<Batch>, _profile: Profile) -> Pending<Verdicts> {
+            let verdicts = Verdicts::from_signatures(&batch, vec![false; batch.signature_count()]);
+            Pending::ready(verdicts.ok_or_else(|| {
+                vigil_core::BackendError::Internal("verdict count mismatch".into())
+            }))
+        }
+
+        fn merkle_root(&self, _leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+            Pending::ready(Ok([0; 32]))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn accepts_nothing() {
+            let spec = vigil_core::synth::SynthSpec {
+                count: 50,
+                profile: Profile::Strict,
+                invalid_fraction: 0.0,
+                msg_len: 10..=20,
+                signers: 1,
+                format: vigil_core::synth::Format::Jsonl,
+                seed: 1,
+            };
+            let batch = Arc::new(vigil_core::synth::batch(&spec).unwrap());
+            let v = NullBackend.verify(batch, Profile::Strict).wait().unwrap();
+            assert_eq!(v.signature_valid.len(), 50);
+            assert!(v.signature_valid.iter().all(|&x| !x));
+            assert!(v.transaction_valid.iter().all(|&x| !x));
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 mod backends;
 mod commands;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -32,6 +32,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the backends present on this machine and why the others are absent.
     Devices,
+    /// Run the appliance: gRPC verification service, metrics, health.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Runs one subcommand.
@@ -42,6 +44,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Gen(args) => gen::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Devices => devices::run(),
+        Command::Serve(args) => crate::serve::run(args),
     }
 }
 

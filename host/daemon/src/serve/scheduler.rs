@@ -1,0 +1,729 @@
+//! The batching scheduler: many clients' requests in, device-sized batches out.
+//!
+//! A request is checked and charged to [`Admission`] on arrival, then queued for its
+//! profile. One coalescer task per profile copies queued requests straight into one
+//! flat [`BatchBuilder`] (the only copy of the transaction bytes the service makes)
+//! until the batch reaches `max_batch_signatures` or the short `coalesce_delay` since
+//! its first request has passed. It then routes the batch by size and health (small
+//! batches to the CPU, larger ones to the first healthy accelerator) and waits for that
+//! backend to have a free in-flight slot, still adding arriving requests meanwhile: under
+//! load, batches grow to device size by themselves; when idle, a request waits at most
+//! the coalesce delay. Verdicts are split back per request by transaction range.
+//!
+//! Nothing accepted is lost: a backend that fails a batch is marked unhealthy and the
+//! same batch is re-run on the next healthy backend; only when none is left do its
+//! requests fail, with UNAVAILABLE. Deadlines: a request whose deadline has passed, or
+//! whose caller has gone, is skipped when the coalescer reaches it, so dead work never
+//! reaches a device; the caller's side answers DEADLINE_EXCEEDED.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use vigil_core::merkle::{self, MerkleTree};
+use vigil_core::{Backend, Batch, BatchBuilder, Leaves, Profile, Signer, Verdicts};
+use vigil_proto::convert::{self, Checked};
+use vigil_proto::v1::{self, MerkleRequest, MerkleResponse, VerifyRequest, VerifyResponse};
+
+use super::admission::{Admission, ClientKey, Ticket};
+use super::error::ServeError;
+use super::metrics::Metrics;
+
+/// Tuning of the queue and the coalescer.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// Admitted, unanswered signatures at most (all profiles together).
+    pub capacity_signatures: usize,
+    /// Admitted, unanswered transaction bytes at most.
+    pub capacity_bytes: usize,
+    /// A coalesced batch is dispatched once it has this many signatures.
+    pub max_batch_signatures: usize,
+    /// ... or once this long has passed since its first request arrived.
+    pub coalesce_delay: Duration,
+    /// Batches below this many signatures go to the CPU when one is healthy.
+    pub small_batch_signatures: usize,
+    /// Batches handed to one backend and not yet answered, at most.
+    pub max_in_flight_batches: usize,
+}
+
+/// What the scheduler answers a verification request with.
+pub type Reply = Result<VerifyResponse, ServeError>;
+
+/// A backend as the scheduler sees it.
+pub struct Slot {
+    backend: Arc<dyn Backend>,
+    name: String,
+    devices: Vec<String>,
+    preferred_batch: usize,
+    is_cpu: bool,
+    healthy: AtomicBool,
+    detail: Mutex<String>,
+    permits: Arc<Semaphore>,
+    in_flight: AtomicUsize,
+}
+
+impl Slot {
+    fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    fn fail(&self, reason: &str, metrics: &Metrics) {
+        tracing::error!(backend = %self.name, %reason, "backend taken out of service");
+        self.healthy.store(false, Ordering::Release);
+        *self.detail.lock().unwrap_or_else(|p| p.into_inner()) = reason.to_string();
+        metrics.backend_healthy.with_label_values(&[&self.name]).set(0);
+    }
+}
+
+/// One request waiting in a profile's queue.
+struct Job {
+    id: u64,
+    request: VerifyRequest,
+    checked: Checked,
+    deadline: Option<Instant>,
+    admitted: Instant,
+    reply: oneshot::Sender<Reply>,
+    ticket: Ticket,
+}
+
+/// A request's place in a coalesced batch.
+struct Placed {
+    id: u64,
+    txs: Range<usize>,
+    want_root: bool,
+    admitted: Instant,
+    reply: oneshot::Sender<Reply>,
+    _ticket: Ticket,
+}
+
+/// A batch being filled.
+struct Filling {
+    builder: BatchBuilder,
+    placed: Vec<Placed>,
+    signatures: usize,
+    scratch: Vec<Signer>,
+}
+
+impl Filling {
+    fn new() -> Filling {
+        Filling {
+            builder: BatchBuilder::default(),
+            placed: Vec::new(),
+            signatures: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.placed.is_empty()
+    }
+
+    fn fits(&self, job: &Job, max: usize) -> bool {
+        self.is_empty() || self.signatures + job.checked.signatures <= max
+    }
+
+    /// Copies the job's transactions into the batch; answers it instead if it is dead.
+    fn push(&mut self, job: Job) {
+        if job.reply.is_closed() {
+            return; // The caller is gone (deadline or cancel); its ticket drops here.
+        }
+        if job.deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = job.reply.send(Err(ServeError::DeadlineExceeded));
+            return;
+        }
+        let start = self.builder.len();
+        if let Err(e) = convert::push_request(&mut self.builder, &job.request, &mut self.scratch)
+        {
+            // Only an arena past 4 GiB fails; admission caps make that unreachable, but
+            // the answer is still a clear one.
+            let _ = job.reply.send(Err(ServeError::Internal(format!(
+                "batch full while adding a request: {e}"
+            ))));
+            return;
+        }
+        self.signatures += job.checked.signatures;
+        self.placed.push(Placed {
+            id: job.id,
+            txs: start..self.builder.len(),
+            want_root: job.request.want_merkle_root,
+            admitted: job.admitted,
+            reply: job.reply,
+            _ticket: job.ticket,
+        });
+    }
+}
+
+/// Per-profile queue depth, for `Devices` and metrics.
+#[derive(Default)]
+struct Depth {
+    requests: AtomicUsize,
+    transactions: AtomicUsize,
+    signatures: AtomicUsize,
+}
+
+/// The scheduler shared by every connection.
+pub struct Scheduler {
+    config: SchedulerConfig,
+    admission: Arc<Admission>,
+    slots: OnceLock<Vec<Arc<Slot>>>,
+    queues: Vec<mpsc::UnboundedSender<Job>>,
+    depth: [Depth; 3],
+    metrics: Arc<Metrics>,
+    closing: AtomicBool,
+}
+
+fn profile_index(p: Profile) -> usize {
+    match p {
+        Profile::Strict => 0,
+        Profile::Rfc8032 => 1,
+        Profile::Zip215 => 2,
+    }
+}
+
+impl Scheduler {
+    /// A scheduler with no backends yet (requests get UNAVAILABLE until
+    /// [`Scheduler::set_backends`]). Spawns one coalescer per profile on the current
+    /// tokio runtime.
+    pub fn start(config: SchedulerConfig, metrics: Arc<Metrics>) -> Arc<Scheduler> {
+        let mut receivers = Vec::new();
+        let mut queues = Vec::new();
+        for _ in Profile::ALL {
+            let (tx, rx) = mpsc::unbounded_channel();
+            queues.push(tx);
+            receivers.push(rx);
+        }
+        let scheduler = Arc::new(Scheduler {
+            admission: Admission::new(config.capacity_signatures, config.capacity_bytes),
+            config,
+            slots: OnceLock::new(),
+            queues,
+            depth: Default::default(),
+            metrics,
+            closing: AtomicBool::new(false),
+        });
+        for (profile, rx) in Profile::ALL.into_iter().zip(receivers) {
+            // The coalescer holds only a weak handle: it ends when the scheduler does.
+            let weak = Arc::downgrade(&scheduler);
+            tokio::spawn(coalesce(weak, profile, rx));
+        }
+        scheduler
+    }
+
+    /// Installs the backends that passed their self-tests, in order of preference.
+    pub fn set_backends(&self, backends: Vec<Arc<dyn Backend>>) {
+        let slots = backends
+            .into_iter()
+            .map(|backend| {
+                let info = backend.info();
+                self.metrics
+                    .backend_healthy
+                    .with_label_values(&[&info.name])
+                    .set(1);
+                Arc::new(Slot {
+                    is_cpu: info.name == "cpu",
+                    name: info.name,
+                    devices: info.devices,
+                    preferred_batch: info.preferred_batch,
+                    backend,
+                    healthy: AtomicBool::new(true),
+                    detail: Mutex::new(String::new()),
+                    permits: Arc::new(Semaphore::new(self.config.max_in_flight_batches.max(1))),
+                    in_flight: AtomicUsize::new(0),
+                })
+            })
+            .collect();
+        if self.slots.set(slots).is_err() {
+            tracing::warn!("backends were already installed; the second set is ignored");
+        }
+    }
+
+    /// Whether any backend is installed and healthy.
+    pub fn serving(&self) -> bool {
+        self.slots
+            .get()
+            .is_some_and(|slots| slots.iter().any(|s| s.healthy()))
+    }
+
+    /// Refuses new work from now on (work already admitted still completes).
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+
+    fn ready(&self) -> Result<&[Arc<Slot>], ServeError> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ServeError::ShuttingDown);
+        }
+        let slots = self.slots.get().ok_or_else(|| {
+            ServeError::Unavailable("the appliance is starting (backend self-tests)".into())
+        })?;
+        if slots.iter().any(|s| s.healthy()) {
+            Ok(slots)
+        } else {
+            Err(ServeError::Unavailable(
+                "every backend has failed; see vigil_backend_healthy".into(),
+            ))
+        }
+    }
+
+    fn charge(
+        &self,
+        client: &ClientKey,
+        signatures: usize,
+        bytes: usize,
+    ) -> Result<Ticket, ServeError> {
+        self.admission
+            .admit(client, signatures, bytes)
+            .map_err(|refusal| {
+                self.metrics.shed.with_label_values(&[refusal.label()]).inc();
+                ServeError::Shed(match refusal {
+                    super::admission::Refusal::TooLarge => format!(
+                        "request of {signatures} signatures and {bytes} bytes is larger than \
+                         the queue ({} signatures)",
+                        self.admission.capacity_signatures()
+                    ),
+                    super::admission::Refusal::Full => "queue full".into(),
+                    super::admission::Refusal::FairShare => {
+                        "queue contended and this client holds its fair share".into()
+                    }
+                })
+            })
+    }
+
+    /// Checks, admits and queues a verification request. The receiver yields its reply.
+    pub fn submit(
+        self: &Arc<Self>,
+        client: &ClientKey,
+        request: VerifyRequest,
+        deadline: Option<Instant>,
+    ) -> Result<oneshot::Receiver<Reply>, ServeError> {
+        let checked = convert::check(&request)?;
+        self.ready()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(ServeError::DeadlineExceeded);
+        }
+        let ticket = self.charge(client, checked.signatures, checked.bytes)?;
+        let (reply, rx) = oneshot::channel();
+        let index = profile_index(checked.profile);
+        self.enqueued(index, &checked, 1);
+        let job = Job {
+            id: request.id,
+            request,
+            checked,
+            deadline,
+            admitted: Instant::now(),
+            reply,
+            ticket,
+        };
+        if self.queues[index].send(job).is_err() {
+            return Err(ServeError::Internal("profile queue closed".into()));
+        }
+        Ok(rx)
+    }
+
+    fn enqueued(&self, index: usize, checked: &Checked, sign: isize) {
+        let d = &self.depth[index];
+        let apply = |a: &AtomicUsize, n: usize| {
+            if sign > 0 {
+                a.fetch_add(n, Ordering::Relaxed);
+            } else {
+                a.fetch_sub(n, Ordering::Relaxed);
+            }
+        };
+        apply(&d.requests, 1);
+        apply(&d.transactions, checked.transactions);
+        apply(&d.signatures, checked.signatures);
+        let label = Profile::ALL[index].name();
+        self.metrics
+            .queue_requests
+            .with_label_values(&[label])
+            .set(gauge(d.requests.load(Ordering::Relaxed)));
+        self.metrics
+            .queue_signatures
+            .with_label_values(&[label])
+            .set(gauge(d.signatures.load(Ordering::Relaxed)));
+        self.metrics
+            .queue_bytes
+            .set(gauge(self.admission.used().1));
+    }
+
+    /// The first healthy backend for a batch of `signatures`: the CPU for small ones,
+    /// else the first accelerator, else whatever is healthy.
+    fn route(&self, signatures: usize, exclude: &[String]) -> Option<Arc<Slot>> {
+        let slots = self.slots.get()?;
+        let usable = |s: &&Arc<Slot>| s.healthy() && !exclude.contains(&s.name);
+        let cpu = slots.iter().filter(usable).find(|s| s.is_cpu);
+        let accel = slots.iter().filter(usable).find(|s| !s.is_cpu);
+        let pick = if signatures < self.config.small_batch_signatures {
+            cpu.or(accel)
+        } else {
+            accel.or(cpu)
+        };
+        pick.cloned()
+    }
+
+    /// The Merkle root of a request's leaves, with the inclusion proofs asked for.
+    pub async fn merkle(
+        self: &Arc<Self>,
+        client: &ClientKey,
+        request: MerkleRequest,
+    ) -> Result<MerkleResponse, ServeError> {
+        self.ready()?;
+        let count = request.leaves.len();
+        if let Some(bad) = request
+            .proof_indices
+            .iter()
+            .find(|&&i| usize::try_from(i).map_or(true, |i| i >= count))
+        {
+            return Err(ServeError::InvalidArgument(format!(
+                "proof index {bad} is out of range for {count} leaves"
+            )));
+        }
+        let bytes: usize = request.leaves.iter().map(|l| l.len()).sum();
+        // A leaf costs about what one signature check costs in hashing terms; charging
+        // leaves as signatures keeps Merkle floods inside the same budget.
+        let ticket = self.charge(client, count / 16, bytes)?;
+        let mut leaves = Leaves::with_capacity(count, bytes);
+        for leaf in &request.leaves {
+            leaves
+                .push(leaf)
+                .map_err(|e| ServeError::InvalidArgument(format!("leaves: {e}")))?;
+        }
+        let leaves = Arc::new(leaves);
+        let response = if request.proof_indices.is_empty() {
+            let mut exclude = Vec::new();
+            loop {
+                let slot = self.route(count, &exclude).ok_or_else(|| {
+                    ServeError::Unavailable("no healthy backend for a Merkle root".into())
+                })?;
+                match slot.backend.merkle_root(leaves.clone()).await {
+                    Ok(root) => {
+                        break MerkleResponse {
+                            root: bytes::Bytes::copy_from_slice(&root),
+                            proofs: Vec::new(),
+                            backend: slot.name.clone(),
+                        }
+                    }
+                    Err(e) => {
+                        slot.fail(&e.to_string(), &self.metrics);
+                        exclude.push(slot.name.clone());
+                    }
+                }
+            }
+        } else {
+            // Proofs need every level of the tree, which the host builds.
+            let indices = request.proof_indices.clone();
+            tokio::task::spawn_blocking(move || proofs_response(&leaves, &indices))
+                .await
+                .map_err(|e| ServeError::Internal(format!("proof task failed: {e}")))??
+        };
+        drop(ticket);
+        Ok(response)
+    }
+
+    /// Backends, health and queue depths.
+    pub fn devices(&self) -> v1::DevicesResponse {
+        let backends = self
+            .slots
+            .get()
+            .map(|slots| {
+                slots
+                    .iter()
+                    .map(|s| v1::Backend {
+                        name: s.name.clone(),
+                        devices: s
+                            .devices
+                            .iter()
+                            .map(|d| v1::Device { name: d.clone() })
+                            .collect(),
+                        healthy: s.healthy(),
+                        health_detail: s.detail.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                        in_flight_batches: s.in_flight.load(Ordering::Relaxed) as u64,
+                        preferred_batch: s.preferred_batch as u64,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let queues = Profile::ALL
+            .into_iter()
+            .map(|p| {
+                let d = &self.depth[profile_index(p)];
+                v1::QueueDepth {
+                    profile: vigil_proto::profile_to_wire(p) as i32,
+                    requests: d.requests.load(Ordering::Relaxed) as u64,
+                    transactions: d.transactions.load(Ordering::Relaxed) as u64,
+                    signatures: d.signatures.load(Ordering::Relaxed) as u64,
+                }
+            })
+            .collect();
+        v1::DevicesResponse {
+            backends,
+            queues,
+            queue_capacity_signatures: self.admission.capacity_signatures() as u64,
+            version: format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("VIGIL_COMMIT")),
+        }
+    }
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn proofs_response(leaves: &Leaves, indices: &[u64]) -> Result<MerkleResponse, ServeError> {
+    let tree = MerkleTree::new(leaves);
+    let proofs = indices
+        .iter()
+        .map(|&i| {
+            let index = usize::try_from(i)
+                .map_err(|_| ServeError::InvalidArgument(format!("proof index {i} too large")))?;
+            let proof = tree
+                .proof(index)
+                .map_err(|e| ServeError::InvalidArgument(e.to_string()))?;
+            Ok(v1::InclusionProof {
+                index: proof.index,
+                tree_size: proof.tree_size,
+                path: proof
+                    .path
+                    .iter()
+                    .map(|h| bytes::Bytes::copy_from_slice(h))
+                    .collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, ServeError>>()?;
+    Ok(MerkleResponse {
+        root: bytes::Bytes::copy_from_slice(&tree.root()),
+        proofs,
+        backend: "cpu".into(),
+    })
+}
+
+/// One profile's coalescer: fills batches from the queue and dispatches them.
+async fn coalesce(
+    scheduler: std::sync::Weak<Scheduler>,
+    profile: Profile,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match rx.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let Some(sched) = scheduler.upgrade() else {
+            return;
+        };
+        let (max, delay) = (
+            sched.config.max_batch_signatures.max(1),
+            sched.config.coalesce_delay,
+        );
+        let mut filling = Filling::new();
+        let window = tokio::time::Instant::now() + delay;
+        let index = profile_index(profile);
+        let take = |filling: &mut Filling, job: Job| {
+            sched.enqueued(index, &job.checked, -1);
+            filling.push(job);
+        };
+        take(&mut filling, first);
+
+        // Fill until the batch is full or the window closes.
+        while filling.signatures < max {
+            tokio::select! {
+                biased;
+                job = rx.recv() => match job {
+                    Some(job) if filling.fits(&job, max) => take(&mut filling, job),
+                    Some(job) => { carried = Some(job); break; }
+                    None => break,
+                },
+                () = tokio::time::sleep_until(window) => break,
+            }
+        }
+        if filling.is_empty() {
+            continue; // Every request in it was dead.
+        }
+
+        // Route, then wait for the backend to take it, still filling meanwhile.
+        let Some(slot) = sched.route(filling.signatures, &[]) else {
+            fail_all(filling, &ServeError::Unavailable("no healthy backend".into()));
+            continue;
+        };
+        let mut open = true;
+        let permit = loop {
+            tokio::select! {
+                biased;
+                permit = slot.permits.clone().acquire_owned() => break permit.ok(),
+                job = rx.recv(), if open && carried.is_none() && filling.signatures < max => {
+                    match job {
+                        Some(job) if filling.fits(&job, max) => take(&mut filling, job),
+                        Some(job) => carried = Some(job),
+                        None => open = false,
+                    }
+                }
+            }
+        };
+        if filling.is_empty() {
+            continue;
+        }
+        tokio::spawn(run_batch(sched.clone(), profile, slot, permit, filling));
+    }
+}
+
+fn fail_all(filling: Filling, error: &ServeError) {
+    for placed in filling.placed {
+        let _ = placed.reply.send(Err(error.clone()));
+    }
+}
+
+/// Runs one coalesced batch to completion (re-running it elsewhere if its backend
+/// fails) and answers each of its requests.
+async fn run_batch(
+    sched: Arc<Scheduler>,
+    profile: Profile,
+    first: Arc<Slot>,
+    first_permit: Option<OwnedSemaphorePermit>,
+    filling: Filling,
+) {
+    let Filling {
+        builder, placed, ..
+    } = filling;
+    let batch = Arc::new(builder.finish());
+    let metrics = &sched.metrics;
+    let dispatched = Instant::now();
+    for p in &placed {
+        metrics
+            .stage_seconds
+            .with_label_values(&["queue"])
+            .observe((dispatched - p.admitted).as_secs_f64());
+    }
+
+    let mut slot = first;
+    let mut permit = first_permit;
+    let mut tried: Vec<String> = Vec::new();
+    let (slot, verdicts) = loop {
+        metrics
+            .batch_signatures
+            .with_label_values(&[&slot.name])
+            .observe(batch.signature_count() as f64);
+        metrics
+            .batch_requests
+            .with_label_values(&[&slot.name])
+            .observe(placed.len() as f64);
+        let in_flight = metrics.backend_in_flight.with_label_values(&[&slot.name]);
+        slot.in_flight.fetch_add(1, Ordering::Relaxed);
+        in_flight.inc();
+        let started = Instant::now();
+        let result = slot.backend.verify(batch.clone(), profile).await;
+        slot.in_flight.fetch_sub(1, Ordering::Relaxed);
+        in_flight.dec();
+        drop(permit.take());
+        metrics
+            .stage_seconds
+            .with_label_values(&["verify"])
+            .observe(started.elapsed().as_secs_f64());
+        let failure = match result {
+            Ok(v)
+                if v.signature_valid.len() == batch.signature_count()
+                    && v.transaction_valid.len() == batch.len() =>
+            {
+                break (slot, v);
+            }
+            Ok(v) => format!(
+                "returned {} signature and {} transaction verdicts for {} and {}",
+                v.signature_valid.len(),
+                v.transaction_valid.len(),
+                batch.signature_count(),
+                batch.len()
+            ),
+            Err(e) => e.to_string(),
+        };
+        slot.fail(&failure, metrics);
+        tried.push(slot.name.clone());
+        let Some(next) = sched.route(batch.signature_count(), &tried) else {
+            tracing::error!(batch = batch.len(), "no backend left to re-run a failed batch");
+            let error = ServeError::Unavailable(format!(
+                "backend {} failed ({failure}) and no other backend is healthy",
+                slot.name
+            ));
+            for p in placed {
+                let _ = p.reply.send(Err(error.clone()));
+            }
+            return;
+        };
+        metrics
+            .fallbacks
+            .with_label_values(&[&slot.name, &next.name])
+            .inc();
+        tracing::warn!(from = %slot.name, to = %next.name, "re-running a failed batch");
+        permit = next.permits.clone().acquire_owned().await.ok();
+        slot = next;
+    };
+
+    count_verdicts(metrics, &slot.name, profile, &batch, &verdicts);
+    for p in placed {
+        let root = if p.want_root {
+            Some(job_root(&slot, &batch, p.txs.clone()).await)
+        } else {
+            None
+        };
+        let reply = match root {
+            Some(Err(e)) => Err(e),
+            Some(Ok(root)) => Ok(convert::response_for(
+                p.id,
+                &batch,
+                &verdicts,
+                p.txs,
+                &slot.name,
+                Some(root),
+            )),
+            None => Ok(convert::response_for(
+                p.id, &batch, &verdicts, p.txs, &slot.name, None,
+            )),
+        };
+        metrics
+            .stage_seconds
+            .with_label_values(&["total"])
+            .observe(p.admitted.elapsed().as_secs_f64());
+        let _ = p.reply.send(reply);
+    }
+}
+
+/// The Merkle root over one request's transactions (its share of the batch's leaves).
+async fn job_root(
+    slot: &Slot,
+    batch: &Batch,
+    txs: Range<usize>,
+) -> Result<[u8; 32], ServeError> {
+    let all = batch.leaves();
+    let bytes = txs.clone().map(|t| all.get(t).len()).sum();
+    let mut leaves = Leaves::with_capacity(txs.len(), bytes);
+    for t in txs {
+        leaves
+            .push(all.get(t))
+            .map_err(|e| ServeError::Internal(format!("leaf copy: {e}")))?;
+    }
+    match slot.backend.merkle_root(Arc::new(leaves.clone())).await {
+        Ok(root) => Ok(root),
+        // The verdicts are in hand; do not lose them over a root: the host computes it.
+        Err(e) => {
+            tracing::warn!(backend = %slot.name, error = %e, "Merkle root failed; computed on the host");
+            Ok(merkle::root(&leaves))
+        }
+    }
+}
+
+fn count_verdicts(metrics: &Metrics, backend: &str, profile: Profile, batch: &Batch, v: &Verdicts) {
+    let p = profile.name();
+    let valid_sigs = v.signature_valid.iter().filter(|&&x| x).count();
+    let malformed = (0..batch.len()).filter(|&t| batch.error(t).is_some()).count();
+    let valid_txs = v.transaction_valid.iter().filter(|&&x| x).count();
+    let sig = |r| metrics.signatures.with_label_values(&[backend, p, r]);
+    sig("valid").inc_by(valid_sigs as u64);
+    sig("invalid").inc_by((v.signature_valid.len() - valid_sigs) as u64);
+    let tx = |r| metrics.transactions.with_label_values(&[backend, p, r]);
+    tx("valid").inc_by(valid_txs as u64);
+    tx("malformed").inc_by(malformed as u64);
+    tx("invalid").inc_by((batch.len() - valid_txs - malformed) as u64);
+}

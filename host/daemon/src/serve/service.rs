@@ -1,0 +1,263 @@
+//! The `vigil.v1.Verifier` gRPC service: the thin layer between tonic and the scheduler.
+//!
+//! It names the client (for fair shedding), reads the request's deadline, hands the
+//! decoded request to the [`Scheduler`], and maps every failure through the one table
+//! in [`super::error`]. On a stream each request is answered on its own as soon as its
+//! verdicts are ready (out of order); a request that fails alone is answered with a
+//! per-request status and the stream stays open.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use vigil_proto::v1::verifier_server::Verifier;
+use vigil_proto::v1::{
+    DevicesRequest, DevicesResponse, MerkleRequest, MerkleResponse, RequestStatus, VerifyRequest,
+    VerifyResponse,
+};
+
+use super::admission::ClientKey;
+use super::error::{code_label, ServeError};
+use super::metrics::Metrics;
+use super::scheduler::{Reply, Scheduler};
+
+/// The header a client may send to name itself for fairness (else its address is used).
+pub const CLIENT_ID_HEADER: &str = "vigil-client-id";
+
+/// Time kept back from a request's deadline to answer DEADLINE_EXCEEDED before the
+/// transport's own timer cancels the call (which would reach the client as CANCELLED).
+const ANSWER_MARGIN: Duration = Duration::from_millis(1);
+
+/// Responses buffered per stream before the stream's tasks wait for the client to read.
+const STREAM_BUFFER: usize = 256;
+
+/// The service.
+pub struct VerifierService {
+    scheduler: Arc<Scheduler>,
+    metrics: Arc<Metrics>,
+}
+
+impl VerifierService {
+    /// A service over `scheduler`.
+    pub fn new(scheduler: Arc<Scheduler>, metrics: Arc<Metrics>) -> VerifierService {
+        VerifierService { scheduler, metrics }
+    }
+
+    fn count(&self, method: &str, code: tonic::Code) {
+        self.metrics
+            .requests
+            .with_label_values(&[method, code_label(code)])
+            .inc();
+    }
+}
+
+/// Who sent a request: its `vigil-client-id` header (at most 64 bytes) or peer address.
+fn client_key<T>(request: &Request<T>) -> ClientKey {
+    if let Some(id) = request
+        .metadata()
+        .get(CLIENT_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+    {
+        return Arc::from(format!("id:{id}"));
+    }
+    match request.remote_addr() {
+        Some(addr) => Arc::from(addr.to_string()),
+        None => Arc::from("unknown"),
+    }
+}
+
+/// The request's deadline from its `grpc-timeout` header, less the answer margin.
+fn deadline<T>(request: &Request<T>, received: Instant) -> Option<Instant> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let timeout = parse_grpc_timeout(value)?;
+    let margin = ANSWER_MARGIN.min(timeout / 10);
+    Some(received + timeout.saturating_sub(margin))
+}
+
+/// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.as_bytes().split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    Some(match unit {
+        b"H" => Duration::from_secs(n * 3600),
+        b"M" => Duration::from_secs(n * 60),
+        b"S" => Duration::from_secs(n),
+        b"m" => Duration::from_millis(n),
+        b"u" => Duration::from_micros(n),
+        b"n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Waits for a scheduled reply, answering DEADLINE_EXCEEDED if the deadline comes first.
+async fn await_reply(
+    rx: tokio::sync::oneshot::Receiver<Reply>,
+    deadline: Option<Instant>,
+) -> Reply {
+    let answer = async {
+        rx.await
+            .unwrap_or_else(|_| Err(ServeError::Internal("the scheduler dropped a request".into())))
+    };
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d.into(), answer)
+            .await
+            .unwrap_or(Err(ServeError::DeadlineExceeded)),
+        None => answer.await,
+    }
+}
+
+/// A stream response that reports one request's failure.
+fn failed(id: u64, error: &ServeError) -> VerifyResponse {
+    VerifyResponse {
+        id,
+        status: Some(RequestStatus {
+            code: error.code() as i32,
+            message: error.to_string(),
+        }),
+        ..VerifyResponse::default()
+    }
+}
+
+type ResponseStream = Pin<Box<dyn Stream<Item = Result<VerifyResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Verifier for VerifierService {
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        let received = Instant::now();
+        let client = client_key(&request);
+        let deadline = deadline(&request, received);
+        let result = match self
+            .scheduler
+            .submit(&client, request.into_inner(), deadline)
+        {
+            Ok(rx) => await_reply(rx, deadline).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(response) => {
+                self.count("Verify", tonic::Code::Ok);
+                Ok(Response::new(response))
+            }
+            Err(e) => {
+                self.count("Verify", e.code());
+                Err(e.into())
+            }
+        }
+    }
+
+    type VerifyStreamStream = ResponseStream;
+
+    async fn verify_stream(
+        &self,
+        request: Request<Streaming<VerifyRequest>>,
+    ) -> Result<Response<Self::VerifyStreamStream>, Status> {
+        let client = client_key(&request);
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel::<Result<VerifyResponse, Status>>(STREAM_BUFFER);
+        let scheduler = self.scheduler.clone();
+        let metrics = self.metrics.clone();
+        tokio::spawn(async move {
+            let count = move |code: tonic::Code| {
+                metrics
+                    .requests
+                    .with_label_values(&["VerifyStream", code_label(code)])
+                    .inc();
+            };
+            loop {
+                let request = match inbound.message().await {
+                    Ok(Some(request)) => request,
+                    Ok(None) => break,
+                    Err(status) => {
+                        // A broken inbound stream (bad frame, oversize message) ends the
+                        // call; requests already accepted are still answered first.
+                        tracing::debug!(%status, "inbound stream ended with an error");
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                };
+                let id = request.id;
+                match scheduler.submit(&client, request, None) {
+                    Ok(rx) => {
+                        let tx = tx.clone();
+                        let count = count.clone();
+                        tokio::spawn(async move {
+                            let response = match await_reply(rx, None).await {
+                                Ok(response) => {
+                                    count(tonic::Code::Ok);
+                                    response
+                                }
+                                Err(e) => {
+                                    count(e.code());
+                                    failed(id, &e)
+                                }
+                            };
+                            let _ = tx.send(Ok(response)).await;
+                        });
+                    }
+                    Err(e) => {
+                        count(e.code());
+                        if tx.send(Ok(failed(id, &e))).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn merkle_root(
+        &self,
+        request: Request<MerkleRequest>,
+    ) -> Result<Response<MerkleResponse>, Status> {
+        let client = client_key(&request);
+        let result = self.scheduler.merkle(&client, request.into_inner()).await;
+        match result {
+            Ok(response) => {
+                self.count("MerkleRoot", tonic::Code::Ok);
+                Ok(Response::new(response))
+            }
+            Err(e) => {
+                self.count("MerkleRoot", e.code());
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn devices(
+        &self,
+        _request: Request<DevicesRequest>,
+    ) -> Result<Response<DevicesResponse>, Status> {
+        self.count("Devices", tonic::Code::Ok);
+        Ok(Response::new(self.scheduler.devices()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_values() {
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "S", "5", "123456789S", "5s", "-5S", "5 S", "5é"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad:?}");
+        }
+    }
+}
