@@ -135,6 +135,39 @@ fn push_transaction(
     builder.push_generic(&tx.message, scratch)
 }
 
+/// The transactions of `batch` as a request in the form they were built from: a batch
+/// built with `push_solana` gives Solana wire entries (each leaf is the raw wire bytes),
+/// one built with `push_generic` gives generic transactions. A transaction the batch
+/// holds as malformed goes out as its leaf bytes in the Solana form, and as a message
+/// with no signers in the generic form, so it is malformed on arrival too. For test
+/// clients and load generators, which build batches with [`vigil_core::synth`].
+pub fn request_from_batch(id: u64, profile: Profile, batch: &Batch, solana: bool) -> VerifyRequest {
+    let leaves = batch.leaves();
+    let mut req = VerifyRequest {
+        id,
+        profile: crate::profile_to_wire(profile) as i32,
+        ..VerifyRequest::default()
+    };
+    for tx in 0..batch.len() {
+        if solana {
+            req.solana_transactions
+                .push(bytes::Bytes::copy_from_slice(leaves.get(tx)));
+        } else {
+            req.transactions.push(Transaction {
+                message: bytes::Bytes::copy_from_slice(batch.message(tx)),
+                signers: batch
+                    .signers_of(tx)
+                    .map(|s| crate::v1::Signer {
+                        pubkey: bytes::Bytes::copy_from_slice(batch.pubkey(s)),
+                        signature: bytes::Bytes::copy_from_slice(batch.signature(s)),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    req
+}
+
 /// The signature indices of transactions `txs` of `batch`.
 pub fn signature_range(batch: &Batch, txs: &Range<usize>) -> Range<usize> {
     if txs.is_empty() {
@@ -189,6 +222,30 @@ mod tests {
             transactions: txs,
             solana_transactions: solana,
             want_merkle_root: false,
+        }
+    }
+
+    #[test]
+    fn batch_to_request_and_back_is_the_same_batch() {
+        for format in [vigil_core::synth::Format::Jsonl, vigil_core::synth::Format::Solana] {
+            let spec = vigil_core::synth::SynthSpec {
+                count: 20,
+                profile: Profile::Strict,
+                invalid_fraction: 0.3,
+                msg_len: 0..=300,
+                signers: 2,
+                format,
+                seed: 5,
+            };
+            let batch = vigil_core::synth::batch(&spec).unwrap();
+            let solana = format == vigil_core::synth::Format::Solana;
+            let req = request_from_batch(3, Profile::Strict, &batch, solana);
+            assert_eq!(check(&req).unwrap().signatures, batch.signature_count());
+            let mut builder = BatchBuilder::default();
+            push_request(&mut builder, &req, &mut Vec::new()).unwrap();
+            let again = builder.finish();
+            assert_eq!(again.leaves().arena(), batch.leaves().arena());
+            assert_eq!(again.signature_count(), batch.signature_count());
         }
     }
 
