@@ -107,7 +107,10 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
 /// for every accelerator present followed by the CPU. A backend named twice is opened
 /// once. Any named backend that cannot open is an error: an operator who asked for a
 /// device must not silently get less.
-pub fn open_list(choices: &[Choice], threads: Option<usize>) -> anyhow::Result<Vec<Arc<dyn Backend>>> {
+pub fn open_list(
+    choices: &[Choice],
+    threads: Option<usize>,
+) -> anyhow::Result<Vec<Arc<dyn Backend>>> {
     let mut opened: Vec<Arc<dyn Backend>> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for &choice in choices {
@@ -145,9 +148,11 @@ mod null {
 
         fn verify(&self, batch: Arc<Batch>, _profile: Profile) -> Pending<Verdicts> {
             let verdicts = Verdicts::from_signatures(&batch, vec![false; batch.signature_count()]);
-            Pending::ready(verdicts.ok_or_else(|| {
-                vigil_core::BackendError::Internal("verdict count mismatch".into())
-            }))
+            Pending::ready(
+                verdicts.ok_or_else(|| {
+                    vigil_core::BackendError::Internal("verdict count mismatch".into())
+                }),
+            )
         }
 
         fn merkle_root(&self, _leaves: Arc<Leaves>) -> Pending<[u8; 32]> {

@@ -227,7 +227,10 @@ mod tests {
 
     #[test]
     fn batch_to_request_and_back_is_the_same_batch() {
-        for format in [vigil_core::synth::Format::Jsonl, vigil_core::synth::Format::Solana] {
+        for format in [
+            vigil_core::synth::Format::Jsonl,
+            vigil_core::synth::Format::Solana,
+        ] {
             let spec = vigil_core::synth::SynthSpec {
                 count: 20,
                 profile: Profile::Strict,

@@ -33,7 +33,7 @@ pub enum Command {
     /// List the backends present on this machine and why the others are absent.
     Devices,
     /// Run the appliance: gRPC verification service, metrics, health.
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 /// Runs one subcommand.

@@ -121,10 +121,10 @@ impl Admission {
         let now = Instant::now();
         let mut state = self.lock();
         state.admissions += 1;
-        if state.admissions % 1024 == 0 || state.clients.len() > 4096 {
-            state
-                .clients
-                .retain(|_, u| u.signatures > 0 || u.last_seen.is_some_and(|t| now - t < ACTIVE_FOR));
+        if state.admissions.is_multiple_of(1024) || state.clients.len() > 4096 {
+            state.clients.retain(|_, u| {
+                u.signatures > 0 || u.last_seen.is_some_and(|t| now - t < ACTIVE_FOR)
+            });
         }
         let usage = state.clients.entry(client.clone()).or_default();
         usage.last_seen = Some(now);
@@ -137,8 +137,8 @@ impl Admission {
         if total_sigs > self.capacity_signatures || total_bytes > self.capacity_bytes {
             return Err(Refusal::Full);
         }
-        let contended = total_sigs * 2 > self.capacity_signatures
-            || total_bytes * 2 > self.capacity_bytes;
+        let contended =
+            total_sigs * 2 > self.capacity_signatures || total_bytes * 2 > self.capacity_bytes;
         if contended && (mine_sigs > 0 || mine_bytes > 0) {
             let active = state
                 .clients

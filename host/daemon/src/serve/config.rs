@@ -286,7 +286,10 @@ impl ServeConfig {
 
     /// The backend choices, in order.
     pub fn backend_choices(&self) -> anyhow::Result<Vec<Choice>> {
-        self.backends.iter().map(|n| self.parse_backend(n)).collect()
+        self.backends
+            .iter()
+            .map(|n| self.parse_backend(n))
+            .collect()
     }
 
     /// The scheduler's part.
@@ -367,7 +370,9 @@ mod tests {
     fn plaintext_off_loopback_needs_opt_in_and_tls_needs_both_files() {
         let err = ServeConfig::load(&args(&["--listen", "0.0.0.0:50051"])).unwrap_err();
         assert!(err.to_string().contains("refusing plaintext"));
-        assert!(ServeConfig::load(&args(&["--listen", "0.0.0.0:1", "--insecure-plaintext"])).is_ok());
+        assert!(
+            ServeConfig::load(&args(&["--listen", "0.0.0.0:1", "--insecure-plaintext"])).is_ok()
+        );
         assert!(ServeConfig::load(&args(&["--tls-cert", "c.pem"])).is_err());
         assert!(ServeConfig::load(&args(&["--tls-client-ca", "ca.pem"])).is_err());
         let ok = ServeConfig::load(&args(&[

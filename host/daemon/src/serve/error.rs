@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn table() {
         let cases = [
-            (ServeError::InvalidArgument("x".into()), Code::InvalidArgument),
+            (
+                ServeError::InvalidArgument("x".into()),
+                Code::InvalidArgument,
+            ),
             (ServeError::Shed("full".into()), Code::ResourceExhausted),
             (ServeError::Unavailable("none".into()), Code::Unavailable),
             (ServeError::ShuttingDown, Code::Unavailable),

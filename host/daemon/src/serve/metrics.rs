@@ -22,13 +22,23 @@ use prometheus::{
 
 /// Latency buckets in seconds: 50 µs to 10 s, roughly ×2 apart.
 const LATENCY_BUCKETS: &[f64] = &[
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-    0.5, 1.0, 2.5, 5.0, 10.0,
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
 ];
 
 /// Batch size buckets in signatures: powers of 4 from 1 to 1M.
 const SIZE_BUCKETS: &[f64] = &[
-    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262_144.0, 1_048_576.0,
+    1.0,
+    4.0,
+    16.0,
+    64.0,
+    256.0,
+    1024.0,
+    4096.0,
+    16384.0,
+    65536.0,
+    262_144.0,
+    1_048_576.0,
 ];
 
 /// Every metric the appliance exports.
@@ -221,7 +231,10 @@ pub async fn serve_http(
 
 async fn metrics_page(State(state): State<HttpState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }
@@ -245,7 +258,9 @@ mod tests {
         m.stage_seconds.with_label_values(&["total"]).observe(0.002);
         let text = m.render();
         assert!(text.contains("vigil_requests_total{code=\"OK\",method=\"Verify\"} 3"));
-        assert!(text.contains("vigil_stage_duration_seconds_bucket{stage=\"total\",le=\"0.002\"} 1"));
+        assert!(
+            text.contains("vigil_stage_duration_seconds_bucket{stage=\"total\",le=\"0.002\"} 1")
+        );
         assert!(text.contains("vigil_build_info{"));
         for line in text.lines().filter(|l| l.starts_with("# TYPE vigil_")) {
             let mut parts = line.split_whitespace().skip(2);

@@ -40,7 +40,7 @@ use service::VerifierService;
 const SERVICE_NAME: &str = "vigil.v1.Verifier";
 
 /// Runs `vigil serve` until a shutdown signal.
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let config = ServeConfig::load(&args)?;
     let io_threads = config.io_threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -95,7 +95,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             let read = |p: &std::path::Path| {
                 std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
             };
-            let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+            let mut tls =
+                ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
             if let Some(ca) = &config.tls.client_ca {
                 tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
             }
@@ -230,17 +231,18 @@ async fn set_health(health: &tonic_health::server::HealthReporter, status: Servi
 }
 
 /// Resolves once the stop flag is set (or its sender is gone).
-fn stopped(mut rx: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => tracing::info!("SIGTERM"),

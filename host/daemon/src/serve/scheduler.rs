@@ -73,7 +73,10 @@ impl Slot {
         tracing::error!(backend = %self.name, %reason, "backend taken out of service");
         self.healthy.store(false, Ordering::Release);
         *self.detail.lock().unwrap_or_else(|p| p.into_inner()) = reason.to_string();
-        metrics.backend_healthy.with_label_values(&[&self.name]).set(0);
+        metrics
+            .backend_healthy
+            .with_label_values(&[&self.name])
+            .set(0);
     }
 }
 
@@ -134,8 +137,7 @@ impl Filling {
             return;
         }
         let start = self.builder.len();
-        if let Err(e) = convert::push_request(&mut self.builder, &job.request, &mut self.scratch)
-        {
+        if let Err(e) = convert::push_request(&mut self.builder, &job.request, &mut self.scratch) {
             // Only an arena past 4 GiB fails; admission caps make that unreachable, but
             // the answer is still a clear one.
             let _ = job.reply.send(Err(ServeError::Internal(format!(
@@ -276,7 +278,10 @@ impl Scheduler {
         self.admission
             .admit(client, signatures, bytes)
             .map_err(|refusal| {
-                self.metrics.shed.with_label_values(&[refusal.label()]).inc();
+                self.metrics
+                    .shed
+                    .with_label_values(&[refusal.label()])
+                    .inc();
                 ServeError::Shed(match refusal {
                     super::admission::Refusal::TooLarge => format!(
                         "request of {signatures} signatures and {bytes} bytes is larger than \
@@ -343,9 +348,7 @@ impl Scheduler {
             .queue_signatures
             .with_label_values(&[label])
             .set(gauge(d.signatures.load(Ordering::Relaxed)));
-        self.metrics
-            .queue_bytes
-            .set(gauge(self.admission.used().1));
+        self.metrics.queue_bytes.set(gauge(self.admission.used().1));
     }
 
     /// The first healthy backend for a batch of `signatures`: the CPU for small ones,
@@ -547,7 +550,10 @@ async fn coalesce(
 
         // Route, then wait for the backend to take it, still filling meanwhile.
         let Some(slot) = sched.route(filling.signatures, &[]) else {
-            fail_all(filling, &ServeError::Unavailable("no healthy backend".into()));
+            fail_all(
+                filling,
+                &ServeError::Unavailable("no healthy backend".into()),
+            );
             continue;
         };
         let mut open = true;
@@ -642,7 +648,10 @@ async fn run_batch(
         slot.fail(&failure, metrics);
         tried.push(slot.name.clone());
         let Some(next) = sched.route(batch.signature_count(), &tried) else {
-            tracing::error!(batch = batch.len(), "no backend left to re-run a failed batch");
+            tracing::error!(
+                batch = batch.len(),
+                "no backend left to re-run a failed batch"
+            );
             let error = ServeError::Unavailable(format!(
                 "backend {} failed ({failure}) and no other backend is healthy",
                 slot.name
@@ -691,11 +700,7 @@ async fn run_batch(
 }
 
 /// The Merkle root over one request's transactions (its share of the batch's leaves).
-async fn job_root(
-    slot: &Slot,
-    batch: &Batch,
-    txs: Range<usize>,
-) -> Result<[u8; 32], ServeError> {
+async fn job_root(slot: &Slot, batch: &Batch, txs: Range<usize>) -> Result<[u8; 32], ServeError> {
     let all = batch.leaves();
     let bytes = txs.clone().map(|t| all.get(t).len()).sum();
     let mut leaves = Leaves::with_capacity(txs.len(), bytes);
@@ -717,7 +722,9 @@ async fn job_root(
 fn count_verdicts(metrics: &Metrics, backend: &str, profile: Profile, batch: &Batch, v: &Verdicts) {
     let p = profile.name();
     let valid_sigs = v.signature_valid.iter().filter(|&&x| x).count();
-    let malformed = (0..batch.len()).filter(|&t| batch.error(t).is_some()).count();
+    let malformed = (0..batch.len())
+        .filter(|&t| batch.error(t).is_some())
+        .count();
     let valid_txs = v.transaction_valid.iter().filter(|&&x| x).count();
     let sig = |r| metrics.signatures.with_label_values(&[backend, p, r]);
     sig("valid").inc_by(valid_sigs as u64);

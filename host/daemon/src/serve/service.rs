@@ -105,8 +105,11 @@ async fn await_reply(
     deadline: Option<Instant>,
 ) -> Reply {
     let answer = async {
-        rx.await
-            .unwrap_or_else(|_| Err(ServeError::Internal("the scheduler dropped a request".into())))
+        rx.await.unwrap_or_else(|_| {
+            Err(ServeError::Internal(
+                "the scheduler dropped a request".into(),
+            ))
+        })
     };
     match deadline {
         Some(d) => tokio::time::timeout_at(d.into(), answer)
@@ -255,7 +258,10 @@ mod tests {
         assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
         assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
         assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
         for bad in ["", "S", "5", "123456789S", "5s", "-5S", "5 S", "5é"] {
             assert_eq!(parse_grpc_timeout(bad), None, "{bad:?}");
         }
