@@ -98,7 +98,7 @@ struct Placed {
     want_root: bool,
     admitted: Instant,
     reply: oneshot::Sender<Reply>,
-    _ticket: Ticket,
+    ticket: Ticket,
 }
 
 /// A batch being filled.
@@ -133,16 +133,15 @@ impl Filling {
             return; // The caller is gone (deadline or cancel); its ticket drops here.
         }
         if job.deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = job.reply.send(Err(ServeError::DeadlineExceeded));
+            answer(job.reply, job.ticket, Err(ServeError::DeadlineExceeded));
             return;
         }
         let start = self.builder.len();
         if let Err(e) = convert::push_request(&mut self.builder, &job.request, &mut self.scratch) {
             // Only an arena past 4 GiB fails; admission caps make that unreachable, but
             // the answer is still a clear one.
-            let _ = job.reply.send(Err(ServeError::Internal(format!(
-                "batch full while adding a request: {e}"
-            ))));
+            let error = ServeError::Internal(format!("batch full while adding a request: {e}"));
+            answer(job.reply, job.ticket, Err(error));
             return;
         }
         self.signatures += job.checked.signatures;
@@ -152,7 +151,7 @@ impl Filling {
             want_root: job.request.want_merkle_root,
             admitted: job.admitted,
             reply: job.reply,
-            _ticket: job.ticket,
+            ticket: job.ticket,
         });
     }
 }
@@ -551,7 +550,7 @@ async fn coalesce(
         // Route, then wait for the backend to take it, still filling meanwhile.
         let Some(slot) = sched.route(filling.signatures, &[]) else {
             fail_all(
-                filling,
+                filling.placed,
                 &ServeError::Unavailable("no healthy backend".into()),
             );
             continue;
@@ -577,10 +576,17 @@ async fn coalesce(
     }
 }
 
-fn fail_all(filling: Filling, error: &ServeError) {
-    for placed in filling.placed {
-        let _ = placed.reply.send(Err(error.clone()));
+fn fail_all(placed: Vec<Placed>, error: &ServeError) {
+    for p in placed {
+        answer(p.reply, p.ticket, Err(error.clone()));
     }
+}
+
+/// Releases a request's admission charge, then answers it: a caller that sees its
+/// answer also sees the queue space it held as free.
+fn answer(reply: oneshot::Sender<Reply>, ticket: Ticket, result: Reply) {
+    drop(ticket);
+    let _ = reply.send(result);
 }
 
 /// Runs one coalesced batch to completion (re-running it elsewhere if its backend
@@ -656,9 +662,7 @@ async fn run_batch(
                 "backend {} failed ({failure}) and no other backend is healthy",
                 slot.name
             ));
-            for p in placed {
-                let _ = p.reply.send(Err(error.clone()));
-            }
+            fail_all(placed, &error);
             return;
         };
         metrics
@@ -695,7 +699,7 @@ async fn run_batch(
             .stage_seconds
             .with_label_values(&["total"])
             .observe(p.admitted.elapsed().as_secs_f64());
-        let _ = p.reply.send(reply);
+        answer(p.reply, p.ticket, reply);
     }
 }
 
@@ -733,4 +737,146 @@ fn count_verdicts(metrics: &Metrics, backend: &str, profile: Profile, batch: &Ba
     tx("valid").inc_by(valid_txs as u64);
     tx("malformed").inc_by(malformed as u64);
     tx("invalid").inc_by((batch.len() - valid_txs - malformed) as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_core::cpu::CpuBackend;
+    use vigil_core::{BackendError, BackendInfo, Pending};
+
+    /// An accelerator that fails every batch, as a device that fell off the bus would.
+    struct Broken;
+
+    impl Backend for Broken {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                name: "broken-gpu".into(),
+                devices: vec!["test device".into()],
+                preferred_batch: 1,
+            }
+        }
+        fn verify(&self, _batch: Arc<Batch>, _profile: Profile) -> Pending<Verdicts> {
+            Pending::ready(Err(BackendError::DeviceFailed {
+                device: "test device".into(),
+                reason: "fell off the bus".into(),
+            }))
+        }
+        fn merkle_root(&self, _leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+            Pending::ready(Err(BackendError::Dropped("gone".into())))
+        }
+    }
+
+    fn config() -> SchedulerConfig {
+        SchedulerConfig {
+            capacity_signatures: 100_000,
+            capacity_bytes: 64 << 20,
+            max_batch_signatures: 4096,
+            coalesce_delay: Duration::from_micros(100),
+            small_batch_signatures: 8,
+            max_in_flight_batches: 2,
+        }
+    }
+
+    fn request(id: u64, count: usize) -> VerifyRequest {
+        let spec = vigil_core::synth::SynthSpec {
+            count,
+            profile: Profile::Strict,
+            invalid_fraction: 0.25,
+            msg_len: 0..=100,
+            signers: 1,
+            format: vigil_core::synth::Format::Jsonl,
+            seed: id,
+        };
+        let batch = vigil_core::synth::batch(&spec).unwrap();
+        convert::request_from_batch(id, Profile::Strict, &batch, false)
+    }
+
+    fn oracle(req: &VerifyRequest) -> Vec<bool> {
+        let mut b = BatchBuilder::default();
+        convert::push_request(&mut b, req, &mut Vec::new()).unwrap();
+        let batch = b.finish();
+        (0..batch.signature_count())
+            .map(|s| {
+                let (pk, sig, msg) = batch.signer_item(s);
+                vigil_core::reference_verify(Profile::Strict, pk, sig, msg)
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_device_batch_is_rerun_on_the_cpu_and_nothing_is_lost() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let sched = Scheduler::start(config(), metrics.clone());
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![Arc::new(Broken), cpu]);
+        let client: ClientKey = Arc::from("t");
+        // Several requests large enough to be routed to the accelerator first.
+        let reqs: Vec<VerifyRequest> = (0..4).map(|i| request(i, 40)).collect();
+        let receivers: Vec<_> = reqs
+            .iter()
+            .map(|r| sched.submit(&client, r.clone(), None).unwrap())
+            .collect();
+        for (req, rx) in reqs.iter().zip(receivers) {
+            let resp = rx.await.unwrap().unwrap();
+            assert_eq!(resp.backend, "cpu");
+            assert_eq!(resp.signature_valid, oracle(req));
+        }
+        assert!(metrics
+            .render()
+            .contains("vigil_backend_fallbacks_total{from=\"broken-gpu\",to=\"cpu\"}"));
+        let devices = sched.devices();
+        let broken = &devices.backends[0];
+        assert!(!broken.healthy);
+        assert!(broken.health_detail.contains("fell off the bus"));
+        assert!(sched.serving());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_every_backend_failed_requests_get_unavailable() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let sched = Scheduler::start(config(), metrics);
+        let client: ClientKey = Arc::from("t");
+        // Before any backend is installed: starting.
+        let err = sched.submit(&client, request(1, 4), None).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unavailable);
+        sched.set_backends(vec![Arc::new(Broken)]);
+        let rx = sched.submit(&client, request(2, 40), None).unwrap();
+        let err = rx.await.unwrap().unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unavailable);
+        assert!(!sched.serving());
+        let err = sched.submit(&client, request(3, 4), None).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unavailable);
+        // Admission was released: nothing is held by failed work.
+        assert_eq!(sched.admission.used(), (0, 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_requests_are_coalesced_and_split_back() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let mut cfg = config();
+        cfg.coalesce_delay = Duration::from_millis(50);
+        let sched = Scheduler::start(cfg, metrics.clone());
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![cpu]);
+        let client: ClientKey = Arc::from("t");
+        let reqs: Vec<VerifyRequest> = (0..20).map(|i| request(i, 1 + (i as usize % 5))).collect();
+        let receivers: Vec<_> = reqs
+            .iter()
+            .map(|r| sched.submit(&client, r.clone(), None).unwrap())
+            .collect();
+        for (req, rx) in reqs.iter().zip(receivers) {
+            let resp = rx.await.unwrap().unwrap();
+            assert_eq!(resp.id, req.id);
+            assert_eq!(resp.signature_valid, oracle(req));
+            assert_eq!(resp.valid.len(), req.transactions.len());
+        }
+        // 20 requests within one 50 ms window make far fewer than 20 batches.
+        let batches = metrics
+            .batch_requests
+            .with_label_values(&["cpu"])
+            .get_sample_count();
+        assert!(batches < 10, "{batches} batches for 20 small requests");
+        assert_eq!(sched.admission.used(), (0, 0));
+    }
 }
