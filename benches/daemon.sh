@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Measures the appliance end to end with `vigil loadgen` on this machine, each figure
+# beside its baseline from the same run:
+#
+#   1. in-process `vigil bench` (CPU backend): the baseline for 2.
+#   2. `vigil serve --backend cpu` through loadgen, same transactions (2 signers,
+#      200-byte messages, requests of 1,000): the daemon's share of 1.
+#   3. `vigil serve --backend null` (verifies nothing, rejects everything; a benchmark-only
+#      build feature) through loadgen flat out: the service path alone.
+#   4. idle latency of a 64-transaction request, CPU backend, one request at a time.
+#   5. a flood at ten times what the CPU backend serves, twice (short and three times as
+#      long): the daemon's peak resident memory (VmHWM) in each.
+#
+# Raw JSON lines go to benches/results/daemon-raw.jsonl (appended); a summary is printed.
+# Usage: benches/daemon.sh [seconds per measurement, default 15]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DUR=${1:-15}
+RAW=benches/results/daemon-raw.jsonl
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+cargo build --release --locked -p vigil --features null-backend >&2
+V=target/release/vigil
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+CORES=$(nproc)
+
+record() { # name, json
+    printf '{"bench":"%s","commit":"%s","date":"%s","cpu":"%s","cores":%s,"result":%s}\n' \
+        "$1" "$COMMIT" "$DATE" "$CPU" "$CORES" "$2" >>"$RAW"
+}
+
+SERVE_PID=
+start_serve() { # extra serve flags...
+    "$V" serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    SERVE_PID=$!
+    for _ in $(seq 1 600); do
+        [ -s "$WORK/serve.out" ] && break
+        sleep 0.05
+    done
+    GRPC=$(sed -E 's/.*"grpc":"([^"]+)".*/\1/' "$WORK/serve.out")
+    METRICS=$(sed -E 's/.*"metrics":"([^"]+)".*/\1/' "$WORK/serve.out")
+    # Wait for /healthz 200 (backends self-tested).
+    for _ in $(seq 1 600); do
+        if exec 3<>"/dev/tcp/${METRICS%:*}/${METRICS#*:}" 2>/dev/null; then
+            printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3
+            status=$(head -1 <&3 | cut -d' ' -f2)
+            exec 3<&- 3>&-
+            [ "$status" = 200 ] && return 0
+        fi
+        sleep 0.1
+    done
+    echo "appliance never became healthy" >&2
+    cat "$WORK/serve.err" >&2
+    exit 1
+}
+stop_serve() {
+    kill -TERM "$SERVE_PID"
+    wait "$SERVE_PID" || true
+}
+vmhwm() { awk '/VmHWM/ {print $2}' "/proc/$SERVE_PID/status"; }
+
+echo "== 1. in-process bench (baseline)" >&2
+"$V" bench --profile strict --count 20000 --signers 2 --msg-len 200..200 --repeat 3 --json >"$WORK/bench.json"
+record inprocess "$(cat "$WORK/bench.json")"
+cat "$WORK/bench.json" >&2
+
+LG=("$V" loadgen --profile strict --json)
+
+echo "== 2. through the daemon, CPU backend" >&2
+start_serve --backend cpu
+"${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 4 \
+    --duration "$DUR" --warmup 2 --check >"$WORK/daemon_cpu.json"
+record daemon_cpu "$(cat "$WORK/daemon_cpu.json")"
+cat "$WORK/daemon_cpu.json" >&2
+
+echo "== 4. idle latency, 64 transactions, one at a time" >&2
+for signers in 1 2; do
+    "${LG[@]}" --target "http://$GRPC" --batch 64 --signers "$signers" --msg-len 200 --concurrency 1 \
+        --duration "$DUR" --warmup 1 --check >"$WORK/latency$signers.json"
+    record "latency64_signers$signers" "$(cat "$WORK/latency$signers.json")"
+    cat "$WORK/latency$signers.json" >&2
+done
+
+echo "== 5. flood at ten times capacity, CPU backend, default queue sizes" >&2
+# What the CPU serves in requests of 1,000 2-signer transactions per second, times ten.
+served=$(python3 -c "import json;print(json.load(open('$WORK/daemon_cpu.json'))['requests_per_s'])" 2>/dev/null || echo 25)
+flood_rate=$(python3 -c "print(max(10.0, 10*float('$served')))")
+stop_serve
+for length in "$DUR" "$((DUR * 3))"; do
+    start_serve --backend cpu
+    base=$(vmhwm)
+    "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 256 \
+        --rate "$flood_rate" --duration "$length" --deadline-ms 30000 >"$WORK/flood.json"
+    peak=$(vmhwm)
+    record "flood_${length}s" "{\"rate\":$flood_rate,\"seconds\":$length,\"vmhwm_kib_before\":$base,\"vmhwm_kib\":$peak,\"loadgen\":$(cat "$WORK/flood.json")}"
+    echo "flood ${length}s at ${flood_rate} req/s: VmHWM ${peak} KiB (idle ${base} KiB)" >&2
+    stop_serve
+done
+
+echo "== 3. service path alone, null backend" >&2
+start_serve --backend null
+"${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 16 \
+    --duration "$DUR" --warmup 2 --client-threads 2 >"$WORK/null.json"
+record daemon_null "$(cat "$WORK/null.json")"
+cat "$WORK/null.json" >&2
+stop_serve
+
+echo "raw results appended to $RAW" >&2
