@@ -347,7 +347,7 @@ fn secs(runs: &[Duration]) -> Vec<f64> {
 }
 
 /// The CPU model and core count, as far as this machine tells.
-fn machine() -> serde_json::Value {
+pub(super) fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -365,7 +365,7 @@ fn machine() -> serde_json::Value {
 }
 
 /// Today's UTC date as YYYY-MM-DD (civil-from-days, proleptic Gregorian).
-fn today() -> String {
+pub(super) fn today() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

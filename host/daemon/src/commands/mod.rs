@@ -3,6 +3,7 @@
 mod bench;
 mod devices;
 mod gen;
+mod loadgen;
 mod merkle;
 mod verify;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Devices,
     /// Run the appliance: gRPC verification service, metrics, health.
     Serve(Box<crate::serve::ServeArgs>),
+    /// Drive appliances with generated load; report throughput and latency percentiles.
+    Loadgen(Box<loadgen::LoadgenArgs>),
 }
 
 /// Runs one subcommand.
@@ -45,6 +48,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Devices => devices::run(),
         Command::Serve(args) => crate::serve::run(args),
+        Command::Loadgen(args) => loadgen::run(*args),
     }
 }
 

@@ -860,7 +860,9 @@ mod tests {
         let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
         sched.set_backends(vec![cpu]);
         let client: ClientKey = Arc::from("t");
-        let reqs: Vec<VerifyRequest> = (0..20).map(|i| request(i, 1 + (i as usize % 5))).collect();
+        let reqs: Vec<VerifyRequest> = (0..20u64)
+            .map(|i| request(i, 1 + (i % 5) as usize))
+            .collect();
         let receivers: Vec<_> = reqs
             .iter()
             .map(|r| sched.submit(&client, r.clone(), None).unwrap())
