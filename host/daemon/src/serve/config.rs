@@ -66,7 +66,8 @@ pub struct ServeArgs {
     /// Signatures at which a coalesced batch is dispatched.
     #[arg(long)]
     pub max_batch_signatures: Option<usize>,
-    /// Microseconds a batch waits for more requests after its first.
+    /// Microseconds a batch waits for more requests after its first (default 0: batches
+    /// fill while the backend is busy; tokio timers tick in milliseconds).
     #[arg(long)]
     pub coalesce_delay_us: Option<u64>,
     /// Batches under this many signatures go to the CPU.
@@ -120,7 +121,8 @@ impl Default for QueueSettings {
             // this keeps a flood's footprint near half a gigabyte.
             bytes: 192 << 20,
             max_batch_signatures: 16_384,
-            coalesce_delay_us: 100,
+            // Coalescing comes from the backend being busy; see the scheduler's docs.
+            coalesce_delay_us: 0,
             small_batch_signatures: 1_024,
             max_in_flight_batches: 2,
         }
