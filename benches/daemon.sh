@@ -18,6 +18,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DUR=${1:-15}
+# Sections to run (default all): SECTIONS="5" benches/daemon.sh 20
+SECTIONS=${SECTIONS:-12345}
+want() { [[ "$SECTIONS" == *"$1"* ]]; }
 RAW=benches/results/daemon-raw.jsonl
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -64,20 +67,25 @@ stop_serve() {
 }
 vmhwm() { awk '/VmHWM/ {print $2}' "/proc/$SERVE_PID/status"; }
 
+if want 1; then
 echo "== 1. in-process bench (baseline)" >&2
 "$V" bench --profile strict --count 20000 --signers 2 --msg-len 200..200 --repeat 3 --json >"$WORK/bench.json"
 record inprocess "$(cat "$WORK/bench.json")"
 cat "$WORK/bench.json" >&2
+fi
 
 LG=("$V" loadgen --profile strict --json)
 
-echo "== 2. through the daemon, CPU backend" >&2
+if want 2 || want 4; then
 start_serve --backend cpu
+if want 2; then
+echo "== 2. through the daemon, CPU backend" >&2
 "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 4 \
     --duration "$DUR" --warmup 2 --check >"$WORK/daemon_cpu.json"
 record daemon_cpu "$(cat "$WORK/daemon_cpu.json")"
 cat "$WORK/daemon_cpu.json" >&2
-
+fi
+if want 4; then
 echo "== 4. idle latency, 64 transactions, one at a time" >&2
 for signers in 1 2; do
     "${LG[@]}" --target "http://$GRPC" --batch 64 --signers "$signers" --msg-len 200 --concurrency 1 \
@@ -85,24 +93,37 @@ for signers in 1 2; do
     record "latency64_signers$signers" "$(cat "$WORK/latency$signers.json")"
     cat "$WORK/latency$signers.json" >&2
 done
-
-echo "== 5. flood at ten times capacity, CPU backend, default queue sizes" >&2
-# What the CPU serves in requests of 1,000 2-signer transactions per second, times ten.
-served=$(python3 -c "import json;print(json.load(open('$WORK/daemon_cpu.json'))['requests_per_s'])" 2>/dev/null || echo 25)
-flood_rate=$(python3 -c "print(max(10.0, 10*float('$served')))")
+fi
 stop_serve
+fi
+
+if want 5; then
+echo "== 5. flood at ten times capacity, CPU backend, default queue sizes" >&2
+# Ten times what the CPU served in section 2 (requests of 1,000 2-signer transactions
+# per second); without section 2 in this run, FLOOD_RATE or 240.
+served=$(python3 -c "import json;print(json.load(open('$WORK/daemon_cpu.json'))['requests_per_s'])" 2>/dev/null || echo "")
+flood_rate=${FLOOD_RATE:-$(python3 -c "print(10*float('$served') if '$served' else 240.0)")}
 for length in "$DUR" "$((DUR * 3))"; do
     start_serve --backend cpu
     base=$(vmhwm)
+    # Resident memory once a second while the flood runs: it must level off, not climb.
+    ( while kill -0 "$SERVE_PID" 2>/dev/null; do
+          awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status"; sleep 1
+      done ) >"$WORK/rss.txt" 2>/dev/null &
+    SAMPLER=$!
     # 2,048 in flight: about four times the ~500 such requests the default queue admits.
     "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 2048 \
         --rate "$flood_rate" --duration "$length" --deadline-ms 30000 >"$WORK/flood.json" || true
     peak=$(vmhwm)
-    record "flood_${length}s" "{\"rate\":$flood_rate,\"seconds\":$length,\"vmhwm_kib_before\":$base,\"vmhwm_kib\":$peak,\"loadgen\":$(cat "$WORK/flood.json")}"
+    kill "$SAMPLER" 2>/dev/null || true
+    rss=$(paste -sd, "$WORK/rss.txt")
+    record "flood_${length}s" "{\"rate\":$flood_rate,\"seconds\":$length,\"vmhwm_kib_before\":$base,\"vmhwm_kib\":$peak,\"rss_kib_per_second\":[$rss],\"loadgen\":$(cat "$WORK/flood.json")}"
     echo "flood ${length}s at ${flood_rate} req/s: VmHWM ${peak} KiB (idle ${base} KiB)" >&2
     stop_serve
 done
+fi
 
+if want 3; then
 echo "== 3. service path alone, null backend" >&2
 start_serve --backend null
 "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 16 \
@@ -110,5 +131,6 @@ start_serve --backend null
 record daemon_null "$(cat "$WORK/null.json")"
 cat "$WORK/null.json" >&2
 stop_serve
+fi
 
 echo "raw results appended to $RAW" >&2
