@@ -28,9 +28,10 @@ use super::scheduler::{Reply, Scheduler};
 /// The header a client may send to name itself for fairness (else its address is used).
 pub const CLIENT_ID_HEADER: &str = "vigil-client-id";
 
-/// Time kept back from a request's deadline to answer DEADLINE_EXCEEDED before the
-/// transport's own timer cancels the call (which would reach the client as CANCELLED).
-const ANSWER_MARGIN: Duration = Duration::from_millis(1);
+/// Time kept back from a request's deadline (at most a tenth of it) to answer
+/// DEADLINE_EXCEEDED before tonic's own timer, started a moment earlier, cancels the
+/// call (which would reach the client as CANCELLED), and while the client still waits.
+const ANSWER_MARGIN: Duration = Duration::from_millis(5);
 
 /// Responses buffered per stream before the stream's tasks wait for the client to read.
 const STREAM_BUFFER: usize = 256;
