@@ -417,6 +417,24 @@ impl Verdicts {
         if signature_valid.len() != batch.signature_count() {
             return None;
         }
+        Some(Self::derive(batch, signature_valid))
+    }
+
+    /// The reference crates' verdicts on every signature of `batch` under `profile`, one
+    /// [`crate::profile::reference_verify`] call each: what every backend must return.
+    /// Slow by design; it is the oracle tests compare with.
+    pub fn reference(batch: &Batch, profile: crate::profile::Profile) -> Verdicts {
+        let signature_valid = (0..batch.signature_count())
+            .map(|s| {
+                let (pk, sig, msg) = batch.signer_item(s);
+                crate::profile::reference_verify(profile, pk, sig, msg)
+            })
+            .collect();
+        Self::derive(batch, signature_valid)
+    }
+
+    /// Transaction verdicts from per-signature ones, which must number one per signature.
+    fn derive(batch: &Batch, signature_valid: Vec<bool>) -> Verdicts {
         let transaction_valid = (0..batch.len())
             .map(|tx| {
                 let signers = batch.signers_of(tx);
@@ -425,10 +443,10 @@ impl Verdicts {
                     && signature_valid[signers].iter().all(|&v| v)
             })
             .collect();
-        Some(Verdicts {
+        Verdicts {
             signature_valid,
             transaction_valid,
-        })
+        }
     }
 
     /// The per-signature verdicts of transaction `tx`.

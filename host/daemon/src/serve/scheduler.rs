@@ -618,11 +618,9 @@ async fn run_batch(
     let batch = Arc::new(builder.finish());
     let metrics = &sched.metrics;
     let dispatched = Instant::now();
+    let queue_stage = metrics.stage_seconds.with_label_values(&["queue"]);
     for p in &placed {
-        metrics
-            .stage_seconds
-            .with_label_values(&["queue"])
-            .observe((dispatched - p.admitted).as_secs_f64());
+        queue_stage.observe((dispatched - p.admitted).as_secs_f64());
     }
 
     let mut slot = first;
@@ -689,30 +687,17 @@ async fn run_batch(
     };
 
     count_verdicts(metrics, &slot.name, profile, &batch, &verdicts);
+    let total_stage = metrics.stage_seconds.with_label_values(&["total"]);
     for p in placed {
         let root = if p.want_root {
             Some(job_root(&slot, &batch, p.txs.clone()).await)
         } else {
             None
         };
-        let reply = match root {
-            Some(Err(e)) => Err(e),
-            Some(Ok(root)) => Ok(convert::response_for(
-                p.id,
-                &batch,
-                &verdicts,
-                p.txs,
-                &slot.name,
-                Some(root),
-            )),
-            None => Ok(convert::response_for(
-                p.id, &batch, &verdicts, p.txs, &slot.name, None,
-            )),
-        };
-        metrics
-            .stage_seconds
-            .with_label_values(&["total"])
-            .observe(p.admitted.elapsed().as_secs_f64());
+        let reply = root
+            .transpose()
+            .map(|root| convert::response_for(p.id, &batch, &verdicts, p.txs, &slot.name, root));
+        total_stage.observe(p.admitted.elapsed().as_secs_f64());
         answer(p.reply, p.ticket, reply);
     }
 }
@@ -727,7 +712,8 @@ async fn job_root(slot: &Slot, batch: &Batch, txs: Range<usize>) -> Result<[u8; 
             .push(all.get(t))
             .map_err(|e| ServeError::Internal(format!("leaf copy: {e}")))?;
     }
-    match slot.backend.merkle_root(Arc::new(leaves.clone())).await {
+    let leaves = Arc::new(leaves);
+    match slot.backend.merkle_root(leaves.clone()).await {
         Ok(root) => Ok(root),
         // The verdicts are in hand; do not lose them over a root: the host computes it.
         Err(e) => {
@@ -809,13 +795,21 @@ mod tests {
     fn oracle(req: &VerifyRequest) -> Vec<bool> {
         let mut b = BatchBuilder::default();
         convert::push_request(&mut b, req, &mut Vec::new()).unwrap();
-        let batch = b.finish();
-        (0..batch.signature_count())
-            .map(|s| {
-                let (pk, sig, msg) = batch.signer_item(s);
-                vigil_core::reference_verify(Profile::Strict, pk, sig, msg)
-            })
-            .collect()
+        Verdicts::reference(&b.finish(), Profile::Strict).signature_valid
+    }
+
+    /// Submits every request, then awaits every reply, in order.
+    async fn submit_all(sched: &Arc<Scheduler>, reqs: &[VerifyRequest]) -> Vec<Reply> {
+        let client: ClientKey = Arc::from("t");
+        let receivers: Vec<_> = reqs
+            .iter()
+            .map(|r| sched.submit(&client, r.clone(), None).unwrap())
+            .collect();
+        let mut replies = Vec::new();
+        for rx in receivers {
+            replies.push(rx.await.unwrap());
+        }
+        replies
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -824,15 +818,10 @@ mod tests {
         let sched = Scheduler::start(config(), metrics.clone());
         let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
         sched.set_backends(vec![Arc::new(Broken), cpu]);
-        let client: ClientKey = Arc::from("t");
         // Several requests large enough to be routed to the accelerator first.
         let reqs: Vec<VerifyRequest> = (0..4).map(|i| request(i, 40)).collect();
-        let receivers: Vec<_> = reqs
-            .iter()
-            .map(|r| sched.submit(&client, r.clone(), None).unwrap())
-            .collect();
-        for (req, rx) in reqs.iter().zip(receivers) {
-            let resp = rx.await.unwrap().unwrap();
+        for (req, reply) in reqs.iter().zip(submit_all(&sched, &reqs).await) {
+            let resp = reply.unwrap();
             assert_eq!(resp.backend, "cpu");
             assert_eq!(resp.signature_valid, oracle(req));
         }
@@ -873,16 +862,11 @@ mod tests {
         let sched = Scheduler::start(cfg, metrics.clone());
         let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
         sched.set_backends(vec![cpu]);
-        let client: ClientKey = Arc::from("t");
         let reqs: Vec<VerifyRequest> = (0..20u64)
             .map(|i| request(i, 1 + (i % 5) as usize))
             .collect();
-        let receivers: Vec<_> = reqs
-            .iter()
-            .map(|r| sched.submit(&client, r.clone(), None).unwrap())
-            .collect();
-        for (req, rx) in reqs.iter().zip(receivers) {
-            let resp = rx.await.unwrap().unwrap();
+        for (req, reply) in reqs.iter().zip(submit_all(&sched, &reqs).await) {
+            let resp = reply.unwrap();
             assert_eq!(resp.id, req.id);
             assert_eq!(resp.signature_valid, oracle(req));
             assert_eq!(resp.valid.len(), req.transactions.len());

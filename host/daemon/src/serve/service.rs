@@ -54,6 +54,24 @@ impl VerifierService {
             .with_label_values(&[method, code_label(code)])
             .inc();
     }
+
+    /// Counts a unary call's outcome and turns it into the gRPC answer.
+    fn answer<T>(
+        &self,
+        method: &str,
+        result: Result<T, ServeError>,
+    ) -> Result<Response<T>, Status> {
+        match result {
+            Ok(response) => {
+                self.count(method, tonic::Code::Ok);
+                Ok(Response::new(response))
+            }
+            Err(e) => {
+                self.count(method, e.code());
+                Err(e.into())
+            }
+        }
+    }
 }
 
 /// Who sent a request: its `vigil-client-id` header (at most 64 bytes) or peer address.
@@ -150,16 +168,7 @@ impl Verifier for VerifierService {
             Ok(rx) => await_reply(rx, deadline).await,
             Err(e) => Err(e),
         };
-        match result {
-            Ok(response) => {
-                self.count("Verify", tonic::Code::Ok);
-                Ok(Response::new(response))
-            }
-            Err(e) => {
-                self.count("Verify", e.code());
-                Err(e.into())
-            }
-        }
+        self.answer("Verify", result)
     }
 
     type VerifyStreamStream = ResponseStream;
@@ -229,24 +238,14 @@ impl Verifier for VerifierService {
     ) -> Result<Response<MerkleResponse>, Status> {
         let client = client_key(&request);
         let result = self.scheduler.merkle(&client, request.into_inner()).await;
-        match result {
-            Ok(response) => {
-                self.count("MerkleRoot", tonic::Code::Ok);
-                Ok(Response::new(response))
-            }
-            Err(e) => {
-                self.count("MerkleRoot", e.code());
-                Err(e.into())
-            }
-        }
+        self.answer("MerkleRoot", result)
     }
 
     async fn devices(
         &self,
         _request: Request<DevicesRequest>,
     ) -> Result<Response<DevicesResponse>, Status> {
-        self.count("Devices", tonic::Code::Ok);
-        Ok(Response::new(self.scheduler.devices()))
+        self.answer("Devices", Ok(self.scheduler.devices()))
     }
 }
 

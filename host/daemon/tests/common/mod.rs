@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
 use vigil_core::synth::{Format, SynthSpec};
-use vigil_core::{reference_verify, BatchBuilder, Profile};
+use vigil_core::{BatchBuilder, Profile};
 use vigil_proto::v1::verifier_client::VerifierClient;
 use vigil_proto::v1::{VerifyRequest, VerifyResponse};
 
@@ -314,13 +314,7 @@ pub fn expected(req: &VerifyRequest) -> VerifyResponse {
     let mut builder = BatchBuilder::default();
     vigil_proto::convert::push_request(&mut builder, req, &mut Vec::new()).unwrap();
     let batch = builder.finish();
-    let sigs = (0..batch.signature_count())
-        .map(|s| {
-            let (pk, sig, msg) = batch.signer_item(s);
-            reference_verify(checked.profile, pk, sig, msg)
-        })
-        .collect();
-    let verdicts = vigil_core::Verdicts::from_signatures(&batch, sigs).unwrap();
+    let verdicts = vigil_core::Verdicts::reference(&batch, checked.profile);
     let root = req
         .want_merkle_root
         .then(|| vigil_core::merkle::root(batch.leaves()));
