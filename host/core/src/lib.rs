@@ -19,6 +19,6 @@ pub mod merkle;
 pub mod profile;
 pub mod synth;
 
-pub use backend::{Backend, BackendError, BackendInfo, Pending};
+pub use backend::{Backend, BackendError, BackendInfo, Completer, Pending};
 pub use batch::{Batch, BatchBuilder, BatchError, Leaves, Signer, Verdicts};
 pub use profile::{reference_verify, Profile};

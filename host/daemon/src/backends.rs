@@ -5,6 +5,11 @@
 //! absent is an error carrying that reason, never a silent fallback; `auto` takes the
 //! best present one. Every backend runs the known-answer self-test before it is handed
 //! out: a backend that fails it is not used.
+//!
+//! `auto` on a one-shot command (`verify`, `bench`, `merkle`) is the CPU, or, when a GPU
+//! is present, a [`SizeRouted`] pair: batches of at least [`AUTO_DEVICE_MIN`] signatures
+//! go to the GPU and smaller ones to the CPU, where they finish sooner. In `serve`, `auto`
+//! is every accelerator present followed by the CPU, and the scheduler routes by size.
 
 use std::sync::Arc;
 
@@ -12,6 +17,7 @@ use anyhow::{bail, Context as _};
 use clap::ValueEnum;
 use vigil_core::cpu::CpuBackend;
 use vigil_core::Backend;
+use vigil_opencl::{OpenclBackend, Select};
 
 /// A backend choice on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,6 +47,8 @@ pub struct Probe {
     pub name: &'static str,
     /// `Ok(description of what was found)` or `Err(why it is absent)`.
     pub status: Result<String, String>,
+    /// One line per device the family found, with whether it is used and why not.
+    pub devices: Vec<String>,
 }
 
 /// Families in order of preference for `auto` (fastest first; the CPU last).
@@ -55,9 +63,13 @@ const FAMILIES: [(Choice, &str, &str); 4] = [
 pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
     let mut probes: Vec<Probe> = FAMILIES
         .iter()
-        .map(|&(_, name, label)| Probe {
-            name,
-            status: Err(absent_reason(name, label)),
+        .map(|&(choice, name, label)| match choice {
+            Choice::Opencl => probe_opencl(),
+            _ => Probe {
+                name,
+                status: Err(absent_reason(name, label)),
+                devices: Vec::new(),
+            },
         })
         .collect();
     probes.push(Probe {
@@ -65,11 +77,62 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
         status: CpuBackend::new(threads)
             .map(|cpu| cpu.info().devices.join(", "))
             .map_err(|e| e.to_string()),
+        devices: Vec::new(),
     });
     probes
 }
 
-/// Why a driver family cannot run here (none of them is written yet).
+/// Opens OpenCL as `--backend opencl` would (building and self-testing every device) and
+/// reports each device.
+fn probe_opencl() -> Probe {
+    match OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny)) {
+        Ok(backend) => {
+            let devices: Vec<String> = backend
+                .devices()
+                .into_iter()
+                .map(|d| match d.status {
+                    Ok(note) => format!("in use    {} ({note})", d.summary),
+                    Err(why) => format!("not used  {}: {why}", d.summary),
+                })
+                .collect();
+            let used = backend.info().devices.len();
+            Probe {
+                name: "opencl",
+                status: Ok(format!("{used} device(s) in service")),
+                devices,
+            }
+        }
+        Err(e) => Probe {
+            name: "opencl",
+            status: Err(e.to_string()),
+            devices: Vec::new(),
+        },
+    }
+}
+
+fn opencl_options(select: Select) -> vigil_opencl::Options {
+    vigil_opencl::Options {
+        select,
+        ..vigil_opencl::Options::default()
+    }
+}
+
+/// Signatures from which `auto` on a one-shot command sends a batch to a GPU.
+pub const AUTO_DEVICE_MIN: usize = 4_096;
+
+/// The accelerators `auto` uses: OpenCL GPUs and accelerators when present. Absent
+/// families are skipped quietly (that is what `auto` means); present ones that fail to
+/// open are logged.
+fn auto_accelerators() -> Vec<Arc<dyn Backend>> {
+    let mut found: Vec<Arc<dyn Backend>> = Vec::new();
+    match OpenclBackend::open(&opencl_options(Select::Accelerators)) {
+        Ok(b) => found.push(Arc::new(b)),
+        Err(e) => tracing::debug!(error = %e, "auto: no OpenCL accelerator"),
+    }
+    found
+}
+
+/// Why a driver family cannot run here (its driver is not written yet).
 fn absent_reason(name: &str, label: &str) -> String {
     format!("this build has no {label} driver: driver/{name} is not written yet")
 }
@@ -77,7 +140,22 @@ fn absent_reason(name: &str, label: &str) -> String {
 /// Opens the chosen backend and runs its self-test.
 pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Backend>> {
     let backend: Arc<dyn Backend> = match choice {
-        Choice::Cpu | Choice::Auto => Arc::new(CpuBackend::new(threads)?),
+        Choice::Cpu => Arc::new(CpuBackend::new(threads)?),
+        Choice::Auto => {
+            let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(threads)?);
+            match auto_accelerators().into_iter().next() {
+                Some(device) => Arc::new(SizeRouted {
+                    device,
+                    cpu,
+                    threshold: AUTO_DEVICE_MIN,
+                }),
+                None => cpu,
+            }
+        }
+        Choice::Opencl => Arc::new(
+            OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny))
+                .context("backend opencl is not available")?,
+        ),
         #[cfg(feature = "null-backend")]
         Choice::Null => {
             tracing::warn!("the null backend verifies nothing and rejects every signature");
@@ -96,10 +174,7 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
             );
         }
     };
-    let name = backend.info().name;
-    vigil_core::conformance::self_test(backend.as_ref())
-        .map_err(|e| anyhow::anyhow!("backend {name} failed its self-test: {e}"))?;
-    tracing::info!(backend = %name, "self-test passed");
+    self_test(backend.as_ref())?;
     Ok(backend)
 }
 
@@ -113,15 +188,74 @@ pub fn open_list(
 ) -> anyhow::Result<Vec<Arc<dyn Backend>>> {
     let mut opened: Vec<Arc<dyn Backend>> = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    for &choice in choices {
-        let backend = open(choice, threads)?;
+    let mut keep = |backend: Arc<dyn Backend>| {
         let name = backend.info().name;
         if !names.contains(&name) {
             names.push(name);
             opened.push(backend);
         }
+    };
+    for &choice in choices {
+        if choice == Choice::Auto {
+            for backend in auto_accelerators() {
+                self_test(backend.as_ref())?;
+                keep(backend);
+            }
+            keep(open(Choice::Cpu, threads)?);
+        } else {
+            keep(open(choice, threads)?);
+        }
     }
     Ok(opened)
+}
+
+/// Runs the known-answer self-test on a backend before it is handed out.
+fn self_test(backend: &dyn Backend) -> anyhow::Result<()> {
+    let name = backend.info().name;
+    vigil_core::conformance::self_test(backend)
+        .map_err(|e| anyhow::anyhow!("backend {name} failed its self-test: {e}"))?;
+    tracing::info!(backend = %name, "self-test passed");
+    Ok(())
+}
+
+/// `auto` for one-shot commands: large batches to a device, small ones to the CPU.
+pub struct SizeRouted {
+    device: Arc<dyn Backend>,
+    cpu: Arc<dyn Backend>,
+    /// Signatures (or leaves) from which work goes to the device.
+    threshold: usize,
+}
+
+impl Backend for SizeRouted {
+    fn info(&self) -> vigil_core::BackendInfo {
+        let device = self.device.info();
+        let cpu = self.cpu.info();
+        vigil_core::BackendInfo {
+            name: format!("{}+{}", device.name, cpu.name),
+            devices: device.devices.into_iter().chain(cpu.devices).collect(),
+            preferred_batch: device.preferred_batch,
+        }
+    }
+
+    fn verify(
+        &self,
+        batch: Arc<vigil_core::Batch>,
+        profile: vigil_core::Profile,
+    ) -> vigil_core::Pending<vigil_core::Verdicts> {
+        if batch.signature_count() >= self.threshold {
+            self.device.verify(batch, profile)
+        } else {
+            self.cpu.verify(batch, profile)
+        }
+    }
+
+    fn merkle_root(&self, leaves: Arc<vigil_core::Leaves>) -> vigil_core::Pending<[u8; 32]> {
+        if leaves.len() >= self.threshold {
+            self.device.merkle_root(leaves)
+        } else {
+            self.cpu.merkle_root(leaves)
+        }
+    }
 }
 
 #[cfg(feature = "null-backend")]

@@ -9,6 +9,9 @@ pub fn run() -> anyhow::Result<()> {
             Ok(found) => println!("{:<8} present  {found}", probe.name),
             Err(why) => println!("{:<8} absent   {why}", probe.name),
         }
+        for device in &probe.devices {
+            println!("{:<8}   {device}", "");
+        }
     }
     Ok(())
 }

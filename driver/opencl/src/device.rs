@@ -1,0 +1,639 @@
+//! One OpenCL device: its context, compiled programs, reusable buffers, and the worker
+//! thread that keeps several batches in flight.
+//!
+//! The worker owns everything OpenCL on the device. It has [`SLOTS`] slots, each with its
+//! own in-order command queue and its own buffers: a batch is enqueued into a free slot
+//! as a chain of non-blocking commands (copy in, kernels, copy out), so while one slot's
+//! kernels run, the next slot's copies are already queued. The worker waits only on the
+//! oldest slot's final event, and takes new work whenever a slot is free.
+//!
+//! The batch's flat buffers are copied as they are, arena and offset arrays, with no
+//! per-transaction work on the host. A non-blocking copy reads host memory after the
+//! call returns, so the work record keeps the `Arc<Batch>` (or `Arc<Leaves>`) alive until
+//! the slot's final event has completed. Buffers grow (to the next power of two) when a
+//! larger batch arrives and are then reused; steady traffic allocates nothing.
+//!
+//! Any OpenCL error while a device holds work marks the device failed: the work comes
+//! back as [`BackendError::DeviceFailed`] (the scheduler re-runs it elsewhere), and so
+//! does every later submission, so a broken device is never trusted again.
+
+// This module is the driver's FFI boundary: opencl3 marks enqueue, buffer creation and
+// kernel arguments unsafe because OpenCL cannot check them. Each use says why it holds.
+#![allow(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::path::Path;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use opencl3::command_queue::CommandQueue;
+use opencl3::context::Context;
+use opencl3::device::Device;
+use opencl3::error_codes::ClError;
+use opencl3::event::Event;
+use opencl3::kernel::Kernel;
+use opencl3::memory::{Buffer, ClMem as _, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
+use opencl3::program::Program;
+use opencl3::types::{cl_mem, CL_NON_BLOCKING};
+use vigil_core::{BackendError, Batch, Completer, Leaves, Profile, Verdicts};
+use vigil_kernels::names;
+
+use crate::cache;
+use crate::DeviceSummary;
+
+/// Batches one device holds at once (each with its own queue and buffers).
+pub const SLOTS: usize = 3;
+/// Work-group size for the one-item-per-signature and one-item-per-leaf kernels.
+const GROUP: usize = 64;
+/// Options for `clBuildProgram`. Part of the cache key.
+const BUILD_OPTIONS: &str = "-cl-std=CL1.2";
+/// Initial buffer sizes; they grow on demand.
+const INITIAL_ARENA: usize = 4 << 20;
+const INITIAL_ITEMS: usize = 16 << 10;
+
+/// Work for the worker.
+pub enum Work {
+    /// Verify every signature of a batch.
+    Verify {
+        /// The batch (kept alive while its copies are in flight).
+        batch: Arc<Batch>,
+        /// The rules.
+        profile: Profile,
+        /// Where the verdicts go.
+        done: Completer<Verdicts>,
+    },
+    /// The Merkle root of at least one leaf.
+    Merkle {
+        /// The leaves (kept alive while their copies are in flight).
+        leaves: Arc<Leaves>,
+        /// Where the root goes.
+        done: Completer<[u8; 32]>,
+    },
+}
+
+impl Work {
+    fn fail(self, err: BackendError) {
+        match self {
+            Work::Verify { done, .. } => done.complete(Err(err)),
+            Work::Merkle { done, .. } => done.complete(Err(err)),
+        }
+    }
+}
+
+/// State shared between the backend handle and the worker.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Work submitted and not yet answered.
+    pub in_flight: AtomicUsize,
+    /// Why the device was taken out of service, once it was.
+    pub failed: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// Why the device is out of service, if it is.
+    pub fn failure(&self) -> Option<String> {
+        self.failed.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn fail(&self, reason: String) {
+        if let Ok(mut f) = self.failed.lock() {
+            if f.is_none() {
+                tracing::error!(%reason, "OpenCL device taken out of service");
+                *f = Some(reason);
+            }
+        }
+    }
+}
+
+/// The compiled programs and their kernels on one device.
+struct Kernels {
+    challenge: Kernel,
+    verify: Kernel,
+    leaves: Kernel,
+    level: Kernel,
+    /// The fused multi-level kernel, when the device allows its work-group size.
+    reduce: Option<Kernel>,
+    // The programs must outlive their kernels.
+    _programs: [Program; 2],
+}
+
+/// Everything the worker owns, built on the opening thread so that build errors are
+/// reported to the caller.
+pub struct Opened {
+    context: Context,
+    kernels: Kernels,
+    slots: Vec<Slot>,
+    max_alloc: u64,
+    /// Whether each program came from the on-disk cache.
+    pub from_cache: bool,
+}
+
+/// Builds the programs (from the cache when possible) and the slots.
+pub fn open(
+    device: &Device,
+    summary: &DeviceSummary,
+    cache_dir: Option<&Path>,
+) -> Result<Opened, String> {
+    let context = Context::from_device(device).map_err(|e| format!("creating a context: {e}"))?;
+    let ident = [
+        summary.name.as_str(),
+        summary.vendor.as_str(),
+        summary.driver_version.as_str(),
+        summary.device_version.as_str(),
+        summary.platform_version.as_str(),
+    ];
+    let (ed, ed_cached) = build(&context, device, &vigil_kernels::ED25519, cache_dir, ident)?;
+    let (mk, mk_cached) = build(&context, device, &vigil_kernels::MERKLE, cache_dir, ident)?;
+    let kernel = |p: &Program, name: &str| {
+        Kernel::create(p, name).map_err(|e| format!("kernel {name}: {e}"))
+    };
+    let reduce = kernel(&mk, names::MERKLE_REDUCE)?;
+    let reduce_group = vigil_kernels::MERKLE_REDUCE_GROUP as usize;
+    let reduce_ok = reduce
+        .get_work_group_size(device.id())
+        .is_ok_and(|max| max >= reduce_group);
+    if !reduce_ok {
+        tracing::info!(device = %summary.name, "work-group too small for the fused Merkle kernel; using one launch per level");
+    }
+    let kernels = Kernels {
+        challenge: kernel(&ed, names::ED25519_CHALLENGE)?,
+        verify: kernel(&ed, names::ED25519_VERIFY)?,
+        leaves: kernel(&mk, names::MERKLE_LEAVES)?,
+        level: kernel(&mk, names::MERKLE_LEVEL)?,
+        reduce: reduce_ok.then_some(reduce),
+        _programs: [ed, mk],
+    };
+    let mut slots = Vec::with_capacity(SLOTS);
+    for _ in 0..SLOTS {
+        slots.push(Slot::new(&context).map_err(|e| format!("allocating buffers: {e}"))?);
+    }
+    Ok(Opened {
+        max_alloc: device.max_mem_alloc_size().unwrap_or(u64::MAX),
+        context,
+        kernels,
+        slots,
+        from_cache: ed_cached && mk_cached,
+    })
+}
+
+/// Builds one program for one device, through the on-disk binary cache.
+fn build(
+    context: &Context,
+    device: &Device,
+    program: &vigil_kernels::Program,
+    cache_dir: Option<&Path>,
+    ident: [&str; 5],
+) -> Result<(Program, bool), String> {
+    let key = cache::Key {
+        program: program.name,
+        source_hash: program.source_hash(),
+        device: ident,
+        options: BUILD_OPTIONS,
+    };
+    if let Some(binary) = cache_dir.and_then(|dir| cache::load(dir, &key)) {
+        // SAFETY: the context was created from exactly this device.
+        let built = unsafe { Program::create_from_binary(context, &[device.id()], &[&binary]) }
+            .and_then(|mut p| p.build(&[device.id()], BUILD_OPTIONS).map(|()| p));
+        match built {
+            Ok(p) => return Ok((p, true)),
+            Err(e) => {
+                tracing::warn!(program = program.name, error = %e, "cached program binary rejected; rebuilding from source")
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let built = Program::create_and_build_from_source(context, program.source, BUILD_OPTIONS)
+        .map_err(|e| format!("building {}: {e}", program.name))?;
+    tracing::info!(
+        program = program.name,
+        seconds = started.elapsed().as_secs_f64(),
+        "OpenCL program built from source"
+    );
+    if let Some(dir) = cache_dir {
+        match built.get_binaries() {
+            Ok(bins) if bins.len() == 1 && !bins[0].is_empty() => {
+                if let Err(e) = cache::store(dir, &key, &bins[0]) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not cache the program binary");
+                }
+            }
+            Ok(_) => tracing::debug!(
+                program = program.name,
+                "driver gave no program binary to cache"
+            ),
+            Err(e) => {
+                tracing::debug!(program = program.name, error = %e, "could not read the program binary")
+            }
+        }
+    }
+    Ok((built, false))
+}
+
+/// A device buffer that grows to the next power of two and is otherwise reused.
+struct Grow<T> {
+    buf: Buffer<T>,
+    cap: usize,
+    flags: u64,
+}
+
+impl<T> Grow<T> {
+    fn new(context: &Context, flags: u64, cap: usize) -> Result<Self, ClError> {
+        Ok(Grow {
+            buf: alloc(context, flags, cap)?,
+            cap,
+            flags,
+        })
+    }
+
+    fn ensure(&mut self, context: &Context, need: usize) -> Result<(), ClError> {
+        if need > self.cap {
+            let cap = need.next_power_of_two();
+            self.buf = alloc(context, self.flags, cap)?;
+            self.cap = cap;
+        }
+        Ok(())
+    }
+
+    fn mem(&self) -> cl_mem {
+        self.buf.get()
+    }
+}
+
+fn alloc<T>(context: &Context, flags: u64, count: usize) -> Result<Buffer<T>, ClError> {
+    // SAFETY: no host pointer is passed (and no USE/COPY_HOST_PTR flag), which is the
+    // valid form for a device-side allocation.
+    unsafe { Buffer::create(context, flags, count.max(1), ptr::null_mut::<c_void>()) }
+}
+
+/// One batch's worth of queue and buffers.
+struct Slot {
+    queue: CommandQueue,
+    arena: Grow<u8>,
+    leaf_start: Grow<u32>,
+    msg_start: Grow<u32>,
+    pubkey_at: Grow<u32>,
+    sig_at: Grow<u32>,
+    signer_tx: Grow<u32>,
+    challenge: Grow<u32>,
+    verdict: Grow<u8>,
+    nodes: [Grow<u32>; 2],
+    /// Verdicts read back (a non-blocking read writes here; not resized while in flight).
+    host_verdict: Vec<u8>,
+    /// The root read back, boxed so its address is stable.
+    host_root: Box<[u32; 8]>,
+}
+
+impl Slot {
+    fn new(context: &Context) -> Result<Slot, ClError> {
+        #[allow(deprecated)] // clCreateCommandQueue: the call OpenCL 1.2 drivers have.
+        let queue = CommandQueue::create_default(context, 0)?;
+        let ro = CL_MEM_READ_ONLY;
+        let rw = CL_MEM_READ_WRITE;
+        Ok(Slot {
+            queue,
+            arena: Grow::new(context, ro, INITIAL_ARENA)?,
+            leaf_start: Grow::new(context, ro, INITIAL_ITEMS + 1)?,
+            msg_start: Grow::new(context, ro, INITIAL_ITEMS)?,
+            pubkey_at: Grow::new(context, ro, INITIAL_ITEMS)?,
+            sig_at: Grow::new(context, ro, INITIAL_ITEMS)?,
+            signer_tx: Grow::new(context, ro, INITIAL_ITEMS)?,
+            challenge: Grow::new(context, rw, 8 * INITIAL_ITEMS)?,
+            verdict: Grow::new(context, rw, INITIAL_ITEMS)?,
+            nodes: [
+                Grow::new(context, rw, 8 * INITIAL_ITEMS)?,
+                Grow::new(context, rw, 8 * INITIAL_ITEMS)?,
+            ],
+            host_verdict: Vec::with_capacity(INITIAL_ITEMS),
+            host_root: Box::new([0; 8]),
+        })
+    }
+
+    /// Enqueues `kernel` over `items` work-items (rounded up to whole groups).
+    fn launch(&self, kernel: &Kernel, items: usize, group: usize) -> Result<Event, ClError> {
+        let global = items.div_ceil(group) * group;
+        let global = [global];
+        let local = [group];
+        // SAFETY: the kernel's arguments were all set just before, with types matching
+        // its signature; the work sizes are one-dimensional arrays that outlive the call.
+        unsafe {
+            self.queue.enqueue_nd_range_kernel(
+                kernel.get(),
+                1,
+                ptr::null(),
+                global.as_ptr(),
+                local.as_ptr(),
+                &[],
+            )
+        }
+    }
+}
+
+/// Enqueues a non-blocking copy of `data` into `buf` on `queue`.
+///
+/// SAFETY (caller): `data` must stay valid until the slot's final event completes (the
+/// in-order queue orders the copy before the kernels that read it).
+unsafe fn write<T>(queue: &CommandQueue, buf: &mut Grow<T>, data: &[T]) -> Result<(), ClError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    unsafe { queue.enqueue_write_buffer(&mut buf.buf, CL_NON_BLOCKING, 0, data, &[]) }.map(drop)
+}
+
+/// Sets kernel argument `i` to a buffer.
+fn arg_mem(kernel: &Kernel, i: u32, mem: cl_mem) -> Result<(), ClError> {
+    // SAFETY: a cl_mem handle is what a global-pointer argument takes.
+    unsafe { kernel.set_arg(i, &mem) }
+}
+
+/// Sets kernel argument `i` to a `uint`.
+fn arg_u32(kernel: &Kernel, i: u32, value: u32) -> Result<(), ClError> {
+    // SAFETY: a u32 is what a `u32` (OpenCL `uint`) argument takes.
+    unsafe { kernel.set_arg(i, &value) }
+}
+
+/// Why a batch cannot go to this device at all (without the device being at fault).
+fn too_large(max_alloc: u64, need: usize) -> Option<String> {
+    (need as u64 > max_alloc)
+        .then(|| format!("batch needs a {need}-byte device buffer, the device allows {max_alloc}"))
+}
+
+fn u32_len(n: usize) -> Result<u32, ClError> {
+    u32::try_from(n).map_err(|_| ClError(opencl3::error_codes::CL_INVALID_VALUE))
+}
+
+impl Opened {
+    /// Enqueues verification of a batch with at least one signature.
+    fn enqueue_verify(
+        &mut self,
+        slot: usize,
+        batch: &Batch,
+        profile: Profile,
+    ) -> Result<Event, ClError> {
+        let s = &mut self.slots[slot];
+        let ctx = &self.context;
+        let n = batch.signature_count();
+        let leaves = batch.leaves();
+        let off = batch.offsets();
+        s.arena.ensure(ctx, leaves.arena().len())?;
+        s.leaf_start.ensure(ctx, leaves.starts().len())?;
+        s.msg_start.ensure(ctx, off.msg_start.len())?;
+        for b in [&mut s.pubkey_at, &mut s.sig_at, &mut s.signer_tx] {
+            b.ensure(ctx, n)?;
+        }
+        s.challenge.ensure(ctx, 8 * n)?;
+        s.verdict.ensure(ctx, n)?;
+        // SAFETY: the data is the batch's, which the in-flight record keeps alive until
+        // the slot's final event has completed.
+        unsafe {
+            write(&s.queue, &mut s.arena, leaves.arena())?;
+            write(&s.queue, &mut s.leaf_start, leaves.starts())?;
+            write(&s.queue, &mut s.msg_start, off.msg_start)?;
+            write(&s.queue, &mut s.pubkey_at, off.pubkey_at)?;
+            write(&s.queue, &mut s.sig_at, off.sig_at)?;
+            write(&s.queue, &mut s.signer_tx, off.signer_tx)?;
+        }
+        let count = u32_len(n)?;
+        let k = &self.kernels.challenge;
+        arg_mem(k, 0, s.arena.mem())?;
+        arg_mem(k, 1, s.leaf_start.mem())?;
+        arg_mem(k, 2, s.msg_start.mem())?;
+        arg_mem(k, 3, s.pubkey_at.mem())?;
+        arg_mem(k, 4, s.sig_at.mem())?;
+        arg_mem(k, 5, s.signer_tx.mem())?;
+        arg_u32(k, 6, count)?;
+        arg_mem(k, 7, s.challenge.mem())?;
+        s.launch(k, n, GROUP)?;
+        let v = &self.kernels.verify;
+        arg_mem(v, 0, s.arena.mem())?;
+        arg_mem(v, 1, s.pubkey_at.mem())?;
+        arg_mem(v, 2, s.sig_at.mem())?;
+        arg_mem(v, 3, s.challenge.mem())?;
+        arg_u32(v, 4, count)?;
+        arg_u32(v, 5, profile_code(profile))?;
+        arg_mem(v, 6, s.verdict.mem())?;
+        s.launch(v, n, GROUP)?;
+        s.host_verdict.clear();
+        s.host_verdict.resize(n, 0xff);
+        // SAFETY: `host_verdict` is not touched again until the returned event completes.
+        let event = unsafe {
+            s.queue.enqueue_read_buffer(
+                &s.verdict.buf,
+                CL_NON_BLOCKING,
+                0,
+                &mut s.host_verdict,
+                &[],
+            )
+        }?;
+        s.queue.flush()?;
+        Ok(event)
+    }
+
+    /// Enqueues the Merkle root of at least one leaf.
+    fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, ClError> {
+        let s = &mut self.slots[slot];
+        let ctx = &self.context;
+        let n = leaves.len();
+        s.arena.ensure(ctx, leaves.arena().len())?;
+        s.leaf_start.ensure(ctx, n + 1)?;
+        s.nodes[0].ensure(ctx, 8 * n)?;
+        s.nodes[1].ensure(ctx, 8 * n.div_ceil(2))?;
+        // SAFETY: the leaves are kept alive by the in-flight record until the final event.
+        unsafe {
+            write(&s.queue, &mut s.arena, leaves.arena())?;
+            write(&s.queue, &mut s.leaf_start, leaves.starts())?;
+        }
+        let k = &self.kernels.leaves;
+        arg_mem(k, 0, s.arena.mem())?;
+        arg_mem(k, 1, s.leaf_start.mem())?;
+        arg_u32(k, 2, u32_len(n)?)?;
+        arg_mem(k, 3, s.nodes[0].mem())?;
+        s.launch(k, n, GROUP)?;
+        let mut count = n;
+        let mut cur = 0;
+        while count > 1 {
+            let (kernel, out, items, group) = match &self.kernels.reduce {
+                Some(reduce) => {
+                    let w = vigil_kernels::MERKLE_REDUCE_GROUP as usize;
+                    let out = count.div_ceil(2 * w);
+                    (reduce, out, out * w, w)
+                }
+                None => {
+                    let out = count.div_ceil(2);
+                    (&self.kernels.level, out, out, GROUP)
+                }
+            };
+            arg_mem(kernel, 0, s.nodes[cur].mem())?;
+            arg_u32(kernel, 1, u32_len(count)?)?;
+            arg_mem(kernel, 2, s.nodes[1 - cur].mem())?;
+            s.launch(kernel, items, group)?;
+            cur = 1 - cur;
+            count = out;
+        }
+        // SAFETY: `host_root` is boxed (stable address) and not touched until the event.
+        let event = unsafe {
+            s.queue.enqueue_read_buffer(
+                &s.nodes[cur].buf,
+                CL_NON_BLOCKING,
+                0,
+                &mut s.host_root[..],
+                &[],
+            )
+        }?;
+        s.queue.flush()?;
+        Ok(event)
+    }
+
+    fn enqueue(&mut self, slot: usize, work: &Work) -> Result<Event, Refusal> {
+        match work {
+            Work::Verify { batch, profile, .. } => {
+                let need = batch
+                    .leaves()
+                    .arena()
+                    .len()
+                    .max(8 * 4 * batch.signature_count());
+                if let Some(why) = too_large(self.max_alloc, need) {
+                    return Err(Refusal::TooLarge(why));
+                }
+                self.enqueue_verify(slot, batch, *profile)
+                    .map_err(Refusal::Device)
+            }
+            Work::Merkle { leaves, .. } => {
+                let need = leaves.arena().len().max(8 * 4 * leaves.len());
+                if let Some(why) = too_large(self.max_alloc, need) {
+                    return Err(Refusal::TooLarge(why));
+                }
+                self.enqueue_merkle(slot, leaves).map_err(Refusal::Device)
+            }
+        }
+    }
+
+    /// Delivers the result of completed work from its slot.
+    fn finish(&self, slot: usize, work: Work, device: &str) {
+        let s = &self.slots[slot];
+        match work {
+            Work::Verify { batch, done, .. } => {
+                let raw = &s.host_verdict;
+                if let Some(bad) = raw.iter().find(|&&v| v > 1) {
+                    done.complete(Err(BackendError::DeviceFailed {
+                        device: device.to_owned(),
+                        reason: format!("verify kernel wrote verdict byte {bad:#x}"),
+                    }));
+                    return;
+                }
+                let valid = raw.iter().map(|&v| v == 1).collect();
+                done.complete(Verdicts::from_signatures(&batch, valid).ok_or_else(|| {
+                    BackendError::Internal("verdict count differs from signature count".into())
+                }));
+            }
+            Work::Merkle { done, .. } => {
+                let mut root = [0u8; 32];
+                for (chunk, word) in root.chunks_exact_mut(4).zip(s.host_root.iter()) {
+                    chunk.copy_from_slice(&word.to_le_bytes());
+                }
+                done.complete(Ok(root));
+            }
+        }
+    }
+}
+
+/// Why work was not enqueued.
+enum Refusal {
+    /// The batch does not fit the device's buffers; the device is fine.
+    TooLarge(String),
+    /// OpenCL failed.
+    Device(ClError),
+}
+
+/// Maps a kernel-facing profile code.
+fn profile_code(profile: Profile) -> u32 {
+    match profile {
+        Profile::Strict => vigil_kernels::profile_code::STRICT,
+        Profile::Rfc8032 => vigil_kernels::profile_code::RFC8032,
+        Profile::Zip215 => vigil_kernels::profile_code::ZIP215,
+    }
+}
+
+struct InFlight {
+    slot: usize,
+    event: Event,
+    work: Work,
+}
+
+/// The worker loop: runs until every sender is gone and all work is answered.
+pub fn run(mut dev: Opened, rx: mpsc::Receiver<Work>, shared: Arc<Shared>, name: String) {
+    let mut free: Vec<usize> = (0..dev.slots.len()).rev().collect();
+    let mut flight: VecDeque<InFlight> = VecDeque::new();
+    let mut open = true;
+    loop {
+        while open && !free.is_empty() {
+            let next = if flight.is_empty() {
+                rx.recv().ok()
+            } else {
+                match rx.try_recv() {
+                    Ok(w) => Some(w),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(work) = next else {
+                open = false;
+                break;
+            };
+            if let Some(reason) = shared.failure() {
+                answer(&shared, || work.fail(failed(&name, &reason)));
+                continue;
+            }
+            let Some(slot) = free.pop() else { break };
+            match dev.enqueue(slot, &work) {
+                Ok(event) => flight.push_back(InFlight { slot, event, work }),
+                Err(Refusal::TooLarge(why)) => {
+                    free.push(slot);
+                    answer(&shared, || work.fail(BackendError::Internal(why)));
+                }
+                Err(Refusal::Device(e)) => {
+                    free.push(slot);
+                    let reason = format!("enqueue failed: {e}");
+                    shared.fail(reason.clone());
+                    answer(&shared, || work.fail(failed(&name, &reason)));
+                }
+            }
+        }
+        let Some(done) = flight.pop_front() else {
+            if open {
+                continue;
+            }
+            return;
+        };
+        let waited = done.event.wait();
+        let slot = done.slot;
+        match waited {
+            Ok(()) if shared.failure().is_none() => {
+                answer(&shared, || dev.finish(slot, done.work, &name));
+            }
+            Ok(()) => {
+                let reason = shared.failure().unwrap_or_default();
+                answer(&shared, || done.work.fail(failed(&name, &reason)));
+            }
+            Err(e) => {
+                let reason = format!("batch did not complete: {e}");
+                shared.fail(reason.clone());
+                answer(&shared, || done.work.fail(failed(&name, &reason)));
+            }
+        }
+        free.push(slot);
+    }
+}
+
+fn failed(device: &str, reason: &str) -> BackendError {
+    BackendError::DeviceFailed {
+        device: device.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Answers one piece of work and counts it out of flight.
+fn answer(shared: &Shared, f: impl FnOnce()) {
+    f();
+    shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+}

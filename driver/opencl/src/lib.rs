@@ -1,0 +1,471 @@
+//! The OpenCL backend: Vigil's shared kernels on any OpenCL device.
+//!
+//! The kernels under `kernels/` are the same code the CUDA backend runs; OpenCL is how
+//! they run on other vendors' GPUs, and, through PoCL, on the CPU of a CI machine with no
+//! GPU, which holds the exact device code to the conformance harness in every CI run.
+//!
+//! * **Loading.** opencl3 loads `libOpenCL.so.1` at run time, so the binary starts on
+//!   machines without OpenCL; there the backend is absent with the reason.
+//! * **Discovery.** [`discover`] lists every device of every platform. [`Select`] says
+//!   which are used: by default GPUs and accelerators, and CPU devices (PoCL) only when
+//!   there are none and the backend was asked for by name.
+//! * **Opening.** Each device gets its own context and both programs, built once and
+//!   cached on disk ([`cache`]), then a known-answer self-test
+//!   ([`vigil_core::conformance::self_test`]). A device that fails any step is left out,
+//!   and [`OpenclBackend::devices`] says why; no device left is an error.
+//! * **Work.** A worker thread per device keeps several batches in flight (see
+//!   [`device`]). Work goes to the device with the least in flight; a device that fails
+//!   is taken out of service and its work comes back as `DeviceFailed`, which the
+//!   scheduler re-runs elsewhere.
+
+pub mod cache;
+mod device;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use opencl3::device::{
+    Device, CL_DEVICE_TYPE_ACCELERATOR, CL_DEVICE_TYPE_ALL, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_GPU,
+};
+use opencl3::platform::{get_platforms, Platform};
+use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
+
+use device::{Shared, Work};
+
+const NAME: &str = "opencl";
+
+/// Which OpenCL devices the backend uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// GPUs and accelerators only (what `auto` uses: a CPU device would only compete
+    /// with the CPU backend).
+    Accelerators,
+    /// GPUs and accelerators; if there are none, any device (a CPU device such as PoCL).
+    /// What `--backend opencl` uses.
+    AcceleratorsElseAny,
+    /// Every device, CPU devices included.
+    Any,
+}
+
+/// How to open the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Which devices.
+    pub select: Select,
+    /// Where compiled programs are cached; `None` turns the cache off.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            select: Select::AcceleratorsElseAny,
+            cache_dir: cache::default_dir(),
+        }
+    }
+}
+
+/// What a device is, as OpenCL reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSummary {
+    /// Device name.
+    pub name: String,
+    /// Device vendor.
+    pub vendor: String,
+    /// `GPU`, `CPU`, `accelerator` or `other`.
+    pub kind: &'static str,
+    /// Driver version.
+    pub driver_version: String,
+    /// OpenCL version the device supports.
+    pub device_version: String,
+    /// The platform's name and version.
+    pub platform_version: String,
+    /// Compute units.
+    pub compute_units: u32,
+    /// Global memory in bytes.
+    pub memory: u64,
+}
+
+impl std::fmt::Display for DeviceSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}, {} compute units, {} MiB, driver {}, {})",
+            self.name,
+            self.vendor,
+            self.kind,
+            self.compute_units,
+            self.memory >> 20,
+            self.driver_version,
+            self.platform_version
+        )
+    }
+}
+
+/// A device found by [`discover`].
+#[derive(Debug, Clone)]
+pub struct Found {
+    device: Device,
+    /// What it is.
+    pub summary: DeviceSummary,
+    type_bits: u64,
+}
+
+impl Found {
+    fn is_accelerator(&self) -> bool {
+        self.type_bits & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR) != 0
+    }
+}
+
+/// Serialises discovery and program builds in this process: some OpenCL drivers (PoCL
+/// among them) are not safe to initialise from two threads at once, and both happen only
+/// at start-up.
+static START_LOCK: Mutex<()> = Mutex::new(());
+
+/// Every OpenCL device on the machine. An error when the OpenCL library cannot be loaded
+/// or lists no platform.
+pub fn discover() -> Result<Vec<Found>, BackendError> {
+    let _serial = START_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    discover_locked()
+}
+
+fn discover_locked() -> Result<Vec<Found>, BackendError> {
+    let platforms = get_platforms().map_err(|e| {
+        if e.0 == DLOPEN_FAILED {
+            unavailable(
+                "the OpenCL library libOpenCL.so.1 could not be loaded: install an ICD loader \
+                 (Debian: ocl-icd-libopencl1) and a driver (a GPU vendor's, or pocl-opencl-icd)",
+            )
+        } else {
+            unavailable(&format!("listing OpenCL platforms failed: {e}"))
+        }
+    })?;
+    if platforms.is_empty() {
+        return Err(unavailable(
+            "the OpenCL loader found no platform (no driver registered in /etc/OpenCL/vendors)",
+        ));
+    }
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for platform in &platforms {
+        let ids = match platform.get_devices(CL_DEVICE_TYPE_ALL) {
+            Ok(ids) => ids,
+            Err(e) => {
+                errors.push(format!("{}: {e}", platform.name().unwrap_or_default()));
+                continue;
+            }
+        };
+        for id in ids {
+            let device = Device::new(id);
+            let type_bits = device.dev_type().unwrap_or(0);
+            found.push(Found {
+                summary: summarize(&device, platform, type_bits),
+                device,
+                type_bits,
+            });
+        }
+    }
+    if found.is_empty() {
+        return Err(unavailable(&format!(
+            "OpenCL platforms are present but list no device ({})",
+            errors.join("; ")
+        )));
+    }
+    Ok(found)
+}
+
+/// cl3's error code when the OpenCL library could not be loaded.
+const DLOPEN_FAILED: i32 = -2000;
+
+fn summarize(device: &Device, platform: &Platform, type_bits: u64) -> DeviceSummary {
+    let kind = if type_bits & CL_DEVICE_TYPE_GPU != 0 {
+        "GPU"
+    } else if type_bits & CL_DEVICE_TYPE_ACCELERATOR != 0 {
+        "accelerator"
+    } else if type_bits & CL_DEVICE_TYPE_CPU != 0 {
+        "CPU"
+    } else {
+        "other"
+    };
+    DeviceSummary {
+        name: device.name().unwrap_or_default().trim().to_owned(),
+        vendor: device.vendor().unwrap_or_default().trim().to_owned(),
+        kind,
+        driver_version: device.driver_version().unwrap_or_default(),
+        device_version: device.version().unwrap_or_default(),
+        platform_version: format!(
+            "{} {}",
+            platform.name().unwrap_or_default(),
+            platform.version().unwrap_or_default()
+        ),
+        compute_units: device.max_compute_units().unwrap_or(0),
+        memory: device.global_mem_size().unwrap_or(0),
+    }
+}
+
+fn unavailable(reason: &str) -> BackendError {
+    BackendError::Unavailable {
+        backend: NAME.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A device and whether it is in use.
+#[derive(Debug, Clone)]
+pub struct DeviceStatus {
+    /// What it is.
+    pub summary: DeviceSummary,
+    /// `Ok(note)` if in use (the note says whether its programs came from the cache),
+    /// `Err(why not)` otherwise.
+    pub status: Result<String, String>,
+}
+
+/// One device in service: a handle on its worker thread.
+pub struct OpenclDevice {
+    summary: DeviceSummary,
+    tx: Mutex<Option<mpsc::Sender<Work>>>,
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl OpenclDevice {
+    /// Builds the programs on `found` and starts its worker. The self-test is the
+    /// caller's.
+    fn start(found: &Found, cache_dir: Option<&std::path::Path>) -> Result<(Self, bool), String> {
+        let opened = device::open(&found.device, &found.summary, cache_dir)?;
+        let from_cache = opened.from_cache;
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let worker_shared = Arc::clone(&shared);
+        let name = found.summary.name.clone();
+        let worker = std::thread::Builder::new()
+            .name("vigil-opencl".into())
+            .spawn(move || device::run(opened, rx, worker_shared, name))
+            .map_err(|e| format!("starting the device worker: {e}"))?;
+        Ok((
+            OpenclDevice {
+                summary: found.summary.clone(),
+                tx: Mutex::new(Some(tx)),
+                shared,
+                worker: Mutex::new(Some(worker)),
+            },
+            from_cache,
+        ))
+    }
+
+    /// What the device is.
+    pub fn summary(&self) -> &DeviceSummary {
+        &self.summary
+    }
+
+    /// Why the device was taken out of service, if it was.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure()
+    }
+
+    fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    fn submit<T>(&self, make: impl FnOnce(vigil_core::Completer<T>) -> Work) -> Pending<T> {
+        let failed = |reason: String| {
+            Pending::ready(Err(BackendError::DeviceFailed {
+                device: self.summary.name.clone(),
+                reason,
+            }))
+        };
+        if let Some(reason) = self.failure() {
+            return failed(reason);
+        }
+        let (done, pending) = Pending::channel();
+        let Ok(guard) = self.tx.lock() else {
+            return failed("device handle poisoned".into());
+        };
+        let Some(tx) = guard.as_ref() else {
+            return failed("device is shut down".into());
+        };
+        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        if tx.send(make(done)).is_err() {
+            self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+            // The worker is gone; the completer went with the unsent work, so the
+            // pending reports the work as dropped.
+        }
+        pending
+    }
+}
+
+impl Drop for OpenclDevice {
+    fn drop(&mut self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Backend for OpenclDevice {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: NAME.into(),
+            devices: vec![self.summary.to_string()],
+            preferred_batch: PREFERRED_BATCH,
+        }
+    }
+
+    fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+        if batch.signature_count() == 0 {
+            let verdicts = Verdicts::from_signatures(&batch, Vec::new());
+            return Pending::ready(verdicts.ok_or_else(|| {
+                BackendError::Internal("verdict count differs from signature count".into())
+            }));
+        }
+        self.submit(|done| Work::Verify {
+            batch,
+            profile,
+            done,
+        })
+    }
+
+    fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+        if leaves.is_empty() {
+            return Pending::ready(Ok(vigil_core::merkle::empty_root()));
+        }
+        self.submit(|done| Work::Merkle { leaves, done })
+    }
+}
+
+/// Signatures per batch at which a GPU is busy enough to reach its throughput.
+const PREFERRED_BATCH: usize = 65_536;
+
+/// Every usable OpenCL device, behind one [`Backend`].
+pub struct OpenclBackend {
+    devices: Vec<Arc<OpenclDevice>>,
+    statuses: Vec<DeviceStatus>,
+}
+
+impl OpenclBackend {
+    /// Discovers devices, builds the programs on each selected one and self-tests it.
+    /// Devices that fail are left out (see [`OpenclBackend::devices`]); an error if none
+    /// is left.
+    pub fn open(opts: &Options) -> Result<OpenclBackend, BackendError> {
+        let _serial = START_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let found = discover_locked()?;
+        let any_accelerator = found.iter().any(Found::is_accelerator);
+        let mut devices = Vec::new();
+        let mut statuses = Vec::new();
+        for f in &found {
+            let selected = match opts.select {
+                Select::Accelerators => f.is_accelerator(),
+                Select::AcceleratorsElseAny => f.is_accelerator() || !any_accelerator,
+                Select::Any => true,
+            };
+            if !selected {
+                statuses.push(DeviceStatus {
+                    summary: f.summary.clone(),
+                    status: Err(if any_accelerator || opts.select == Select::Accelerators {
+                        "not used: a CPU device (the CPU backend serves the CPU)".into()
+                    } else {
+                        "not selected".into()
+                    }),
+                });
+                continue;
+            }
+            let started = OpenclDevice::start(f, opts.cache_dir.as_deref());
+            let status = match started {
+                Err(e) => Err(e),
+                Ok((dev, from_cache)) => match vigil_core::conformance::self_test(&dev) {
+                    Ok(()) => {
+                        devices.push(Arc::new(dev));
+                        Ok(if from_cache {
+                            "self-test passed; programs from the cache".to_owned()
+                        } else {
+                            "self-test passed; programs built".to_owned()
+                        })
+                    }
+                    Err(e) => Err(format!("failed its self-test: {e}")),
+                },
+            };
+            match &status {
+                Ok(note) => tracing::info!(device = %f.summary, %note, "OpenCL device in service"),
+                Err(why) => tracing::warn!(device = %f.summary, %why, "OpenCL device not used"),
+            }
+            statuses.push(DeviceStatus {
+                summary: f.summary.clone(),
+                status,
+            });
+        }
+        if devices.is_empty() {
+            let why: Vec<String> = statuses
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {}",
+                        s.summary.name,
+                        s.status.as_ref().err().map_or("", String::as_str)
+                    )
+                })
+                .collect();
+            return Err(unavailable(&format!(
+                "no usable OpenCL device ({})",
+                why.join("; ")
+            )));
+        }
+        Ok(OpenclBackend { devices, statuses })
+    }
+
+    /// Every device found, with whether it is in service and why not.
+    pub fn devices(&self) -> Vec<DeviceStatus> {
+        let mut out = self.statuses.clone();
+        for s in &mut out {
+            if let Some(dev) = self.devices.iter().find(|d| d.summary == s.summary) {
+                if let Some(why) = dev.failure() {
+                    s.status = Err(format!("taken out of service: {why}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// The device with the least work in flight, among those still in service.
+    fn pick(&self) -> Option<&Arc<OpenclDevice>> {
+        self.devices
+            .iter()
+            .filter(|d| d.failure().is_none())
+            .min_by_key(|d| d.in_flight())
+    }
+
+    fn none_left<T>(&self) -> Pending<T> {
+        Pending::ready(Err(BackendError::DeviceFailed {
+            device: NAME.into(),
+            reason: "every OpenCL device has been taken out of service".into(),
+        }))
+    }
+}
+
+impl Backend for OpenclBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: NAME.into(),
+            devices: self.devices.iter().map(|d| d.summary.to_string()).collect(),
+            preferred_batch: PREFERRED_BATCH,
+        }
+    }
+
+    fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+        match self.pick() {
+            Some(d) => d.verify(batch, profile),
+            None => self.none_left(),
+        }
+    }
+
+    fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+        match self.pick() {
+            Some(d) => d.merkle_root(leaves),
+            None => self.none_left(),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The OpenCL backend held to the conformance harness, on whatever OpenCL device the
+//! machine has (PoCL on the CPU in CI; install `pocl-opencl-icd` to run these locally).
+//! There is no silent skip: without an OpenCL device these tests fail and say why.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use vigil_core::conformance::{self, Options};
+use vigil_core::synth::{self, Format, SynthSpec};
+use vigil_core::{merkle, Backend, Leaves, Profile, Verdicts};
+use vigil_opencl::{OpenclBackend, Select};
+
+/// A cache directory under cargo's per-target scratch space, kept between runs.
+fn cache_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+fn options(cache: PathBuf) -> vigil_opencl::Options {
+    vigil_opencl::Options {
+        select: Select::AcceleratorsElseAny,
+        cache_dir: Some(cache),
+    }
+}
+
+/// One backend shared by the tests of this binary (each open builds or loads programs).
+fn backend() -> &'static OpenclBackend {
+    static BACKEND: OnceLock<OpenclBackend> = OnceLock::new();
+    BACKEND.get_or_init(|| {
+        OpenclBackend::open(&options(cache_dir("opencl-cache"))).unwrap_or_else(|e| {
+            panic!("no usable OpenCL device (install pocl-opencl-icd for a CPU device): {e}")
+        })
+    })
+}
+
+#[test]
+fn conforms_on_every_profile_and_merkle() {
+    let backend = backend();
+    for d in backend.devices() {
+        eprintln!("device: {} -> {:?}", d.summary, d.status);
+    }
+    let opts = Options {
+        generated: 10_000,
+        ..Options::default()
+    };
+    let report = conformance::run(backend, &opts);
+    eprintln!("{}", report.summary(0));
+    assert!(report.is_ok(), "OpenCL backend does not conform:\n{report}");
+    // Every set was really checked: 3 profiles x 10,000 generated alone is 30,000 verdicts.
+    assert!(
+        report.checked > 30_000,
+        "only {} results checked",
+        report.checked
+    );
+}
+
+#[test]
+fn batches_larger_than_the_initial_buffers() {
+    let backend = backend();
+    // More signatures and leaves than the buffers start with, so they must grow, and
+    // messages long enough for several SHA-512 blocks.
+    let spec = SynthSpec {
+        count: 20_000,
+        profile: Profile::Strict,
+        invalid_fraction: 0.1,
+        msg_len: 0..=300,
+        signers: 1,
+        format: Format::Jsonl,
+        seed: 42,
+    };
+    let batch = Arc::new(synth::batch(&spec).unwrap());
+    for profile in Profile::ALL {
+        let got = backend.verify(Arc::clone(&batch), profile).wait().unwrap();
+        assert_eq!(got, Verdicts::reference(&batch, profile), "{profile}");
+    }
+    let root = backend
+        .merkle_root(Arc::clone(batch.leaves()))
+        .wait()
+        .unwrap();
+    assert_eq!(root, merkle::root(batch.leaves()));
+}
+
+#[test]
+fn merkle_edge_sizes() {
+    let backend = backend();
+    // Sizes around the fused kernel's group span (2 x group) and powers of two.
+    let span = 2 * vigil_kernels::MERKLE_REDUCE_GROUP as usize;
+    let mut sizes = vec![
+        0,
+        1,
+        2,
+        3,
+        span - 1,
+        span,
+        span + 1,
+        2 * span + 3,
+        4096,
+        4097,
+    ];
+    sizes.dedup();
+    for n in sizes {
+        let leaves: Leaves = (0..n)
+            .map(|i| vec![u8::try_from(i % 251).unwrap(); i % 70])
+            .collect();
+        let leaves = Arc::new(leaves);
+        let got = backend.merkle_root(Arc::clone(&leaves)).wait().unwrap();
+        assert_eq!(got, merkle::root(&leaves), "{n} leaves");
+    }
+}
+
+#[test]
+fn program_binaries_are_cached() {
+    let dir = cache_dir(&format!("opencl-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = OpenclBackend::open(&options(dir.clone())).unwrap();
+    let status = |b: &OpenclBackend| {
+        b.devices()
+            .into_iter()
+            .find_map(|d| d.status.ok())
+            .expect("a device in service")
+    };
+    assert!(status(&first).contains("built"), "{}", status(&first));
+    drop(first);
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert!(
+        files >= 2,
+        "expected both programs cached, found {files} files"
+    );
+    let second = OpenclBackend::open(&options(dir.clone())).unwrap();
+    assert!(
+        status(&second).contains("from the cache"),
+        "{}",
+        status(&second)
+    );
+    // A cached binary gives the same answers.
+    conformance::self_test(&second).unwrap();
+    drop(second);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn accelerator_selection_skips_cpu_devices() {
+    let found = vigil_opencl::discover().unwrap();
+    let opened = OpenclBackend::open(&vigil_opencl::Options {
+        select: Select::Accelerators,
+        cache_dir: Some(cache_dir("opencl-cache")),
+    });
+    let accelerators = found.iter().filter(|f| f.summary.kind != "CPU").count();
+    match opened {
+        Ok(b) => assert_eq!(b.info().devices.len(), accelerators),
+        Err(e) => {
+            assert_eq!(accelerators, 0, "{e}");
+            assert!(e.to_string().contains("no usable OpenCL device"), "{e}");
+        }
+    }
+}
