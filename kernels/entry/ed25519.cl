@@ -1,0 +1,44 @@
+/*
+ * ed25519.cl: the Ed25519 entry kernels (design in kernels/ED25519.md).
+ *
+ * The batch is flat: `arena` holds every transaction's bytes back to back. Transaction
+ * t's message is arena[msg_start[t] .. leaf_start[t + 1]); signer s has its public key
+ * at arena[pubkey_at[s] .. + 32], its signature R || S at arena[sig_at[s] .. + 64], and
+ * belongs to transaction signer_tx[s]. Offsets are byte offsets, not necessarily
+ * aligned. One work-item per signer; launches may be rounded up, so s < count is
+ * checked.
+ */
+#include "vigil/vendor.h"
+#include "vigil/ed25519.h"
+
+/* k_out[8s .. 8s + 8) = SHA-512(R || A || M) mod L, little-endian words. */
+VIGIL_KERNEL vigil_ed25519_challenge(const VIGIL_GLOBAL u8 *arena,
+                                     const VIGIL_GLOBAL u32 *leaf_start,
+                                     const VIGIL_GLOBAL u32 *msg_start,
+                                     const VIGIL_GLOBAL u32 *pubkey_at,
+                                     const VIGIL_GLOBAL u32 *sig_at,
+                                     const VIGIL_GLOBAL u32 *signer_tx, u32 count,
+                                     VIGIL_GLOBAL u32 *k_out) {
+  u32 s = VIGIL_GLOBAL_ID();
+  if (s >= count) return;
+  u32 tx = signer_tx[s];
+  u32 m_at = msg_start[tx];
+  u32 m_end = leaf_start[tx + 1u];
+  u32 k[8];
+  vigil_ed25519_compute_challenge(k, arena, sig_at[s], pubkey_at[s], m_at, m_end - m_at);
+  for (int i = 0; i < 8; i++) k_out[8u * s + (u32)i] = k[i];
+}
+
+/* verdict[s] = 1 if signer s's signature is valid under `profile` (0 strict, 1 rfc8032,
+ * 2 zip215), else 0. k_in is what vigil_ed25519_challenge wrote. */
+VIGIL_KERNEL vigil_ed25519_verify(const VIGIL_GLOBAL u8 *arena,
+                                  const VIGIL_GLOBAL u32 *pubkey_at,
+                                  const VIGIL_GLOBAL u32 *sig_at,
+                                  const VIGIL_GLOBAL u32 *k_in, u32 count, u32 profile,
+                                  VIGIL_GLOBAL u8 *verdict) {
+  u32 s = VIGIL_GLOBAL_ID();
+  if (s >= count) return;
+  u32 k[8];
+  for (int i = 0; i < 8; i++) k[i] = k_in[8u * s + (u32)i];
+  verdict[s] = (u8)vigil_ed25519_verify_one(arena, pubkey_at[s], sig_at[s], k, profile);
+}
