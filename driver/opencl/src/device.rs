@@ -97,7 +97,8 @@ impl Shared {
         self.failed.lock().ok().and_then(|f| f.clone())
     }
 
-    fn fail(&self, reason: String) {
+    /// Takes the device out of service (first reason wins).
+    pub fn fail(&self, reason: String) {
         if let Ok(mut f) = self.failed.lock() {
             if f.is_none() {
                 tracing::error!(%reason, "OpenCL device taken out of service");
@@ -566,25 +567,31 @@ pub fn run(mut dev: Opened, rx: mpsc::Receiver<Work>, shared: Arc<Shared>, name:
     let mut flight: VecDeque<InFlight> = VecDeque::new();
     let mut open = true;
     loop {
-        while open && !free.is_empty() {
+        while open {
+            // A slot first, then work for it: work is never taken without a place to run.
+            let Some(slot) = free.pop() else { break };
             let next = if flight.is_empty() {
                 rx.recv().ok()
             } else {
                 match rx.try_recv() {
                     Ok(w) => Some(w),
-                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        free.push(slot);
+                        break;
+                    }
                     Err(mpsc::TryRecvError::Disconnected) => None,
                 }
             };
             let Some(work) = next else {
+                free.push(slot);
                 open = false;
                 break;
             };
             if let Some(reason) = shared.failure() {
+                free.push(slot);
                 answer(&shared, || work.fail(failed(&name, &reason)));
                 continue;
             }
-            let Some(slot) = free.pop() else { break };
             match dev.enqueue(slot, &work) {
                 Ok(event) => flight.push_back(InFlight { slot, event, work }),
                 Err(Refusal::TooLarge(why)) => {

@@ -265,6 +265,13 @@ impl OpenclDevice {
         self.shared.failure()
     }
 
+    /// Takes the device out of service, as a failure would: work it holds and all later
+    /// work come back as `DeviceFailed` (for an operator draining a device, and for
+    /// tests of the failure path).
+    pub fn take_out_of_service(&self, reason: &str) {
+        self.shared.fail(reason.to_owned());
+    }
+
     fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Acquire)
     }
@@ -428,6 +435,11 @@ impl OpenclBackend {
             }
         }
         out
+    }
+
+    /// The devices in service (or taken out of service since opening).
+    pub fn in_service(&self) -> &[Arc<OpenclDevice>] {
+        &self.devices
     }
 
     /// The device with the least work in flight, among those still in service.

@@ -34,6 +34,25 @@ fn backend() -> &'static OpenclBackend {
     })
 }
 
+/// A generated batch of one-signer transactions (invalid ones break `strict`'s rules).
+fn generated(
+    count: usize,
+    invalid_fraction: f64,
+    msg_len: std::ops::RangeInclusive<usize>,
+    seed: u64,
+) -> Arc<vigil_core::Batch> {
+    let spec = SynthSpec {
+        count,
+        profile: Profile::Strict,
+        invalid_fraction,
+        msg_len,
+        signers: 1,
+        format: Format::Jsonl,
+        seed,
+    };
+    Arc::new(synth::batch(&spec).unwrap())
+}
+
 #[test]
 fn conforms_on_every_profile_and_merkle() {
     let backend = backend();
@@ -60,16 +79,7 @@ fn batches_larger_than_the_initial_buffers() {
     let backend = backend();
     // More signatures and leaves than the buffers start with, so they must grow, and
     // messages long enough for several SHA-512 blocks.
-    let spec = SynthSpec {
-        count: 20_000,
-        profile: Profile::Strict,
-        invalid_fraction: 0.1,
-        msg_len: 0..=300,
-        signers: 1,
-        format: Format::Jsonl,
-        seed: 42,
-    };
-    let batch = Arc::new(synth::batch(&spec).unwrap());
+    let batch = generated(20_000, 0.1, 0..=300, 42);
     for profile in Profile::ALL {
         let got = backend.verify(Arc::clone(&batch), profile).wait().unwrap();
         assert_eq!(got, Verdicts::reference(&batch, profile), "{profile}");
@@ -154,4 +164,41 @@ fn accelerator_selection_skips_cpu_devices() {
             assert!(e.to_string().contains("no usable OpenCL device"), "{e}");
         }
     }
+}
+
+#[test]
+fn a_failed_device_refuses_work_and_says_why() {
+    // A backend of its own: taking its devices out of service must not affect the
+    // shared one the other tests use.
+    let backend = OpenclBackend::open(&options(cache_dir("opencl-cache"))).unwrap();
+    let batch = generated(8, 0.0, 1..=40, 3);
+    let ok = backend
+        .verify(Arc::clone(&batch), Profile::Zip215)
+        .wait()
+        .unwrap();
+    assert_eq!(ok, Verdicts::reference(&batch, Profile::Zip215));
+    for device in backend.in_service() {
+        device.take_out_of_service("test: injected failure");
+        let err = device
+            .verify(Arc::clone(&batch), Profile::Zip215)
+            .wait()
+            .unwrap_err();
+        assert!(
+            matches!(err, vigil_core::BackendError::DeviceFailed { ref reason, .. } if reason.contains("injected")),
+            "{err}"
+        );
+    }
+    // No device left: the backend as a whole refuses, and reports each device's reason.
+    let err = backend
+        .merkle_root(Arc::clone(batch.leaves()))
+        .wait()
+        .unwrap_err();
+    assert!(
+        matches!(err, vigil_core::BackendError::DeviceFailed { .. }),
+        "{err}"
+    );
+    assert!(backend
+        .devices()
+        .iter()
+        .any(|d| matches!(&d.status, Err(why) if why.contains("injected"))));
 }
