@@ -334,8 +334,9 @@ async fn a_deadline_that_passes_in_the_queue_gets_deadline_exceeded() {
     ])
     .await;
     let client = app.client().await;
-    // A large batch occupies the only in-flight slot...
-    let big = request(1, Profile::Strict, 6000, 2, false, 1);
+    // A large request (about a second of work on two cores) occupies the only in-flight
+    // slot...
+    let big = request(1, Profile::Strict, 25_000, 2, false, 1);
     let mut c = client.clone();
     let big_task = tokio::spawn(async move { c.verify(big).await });
     let started = Instant::now();
@@ -358,7 +359,7 @@ async fn a_deadline_that_passes_in_the_queue_gets_deadline_exceeded() {
     let mut small = tonic::Request::new(request(2, Profile::Strict, 2, 1, false, 2));
     small
         .metadata_mut()
-        .insert("grpc-timeout", "50m".parse().unwrap());
+        .insert("grpc-timeout", "300m".parse().unwrap());
     let mut c = client.clone();
     let small_started = Instant::now();
     let status = c
@@ -366,10 +367,10 @@ async fn a_deadline_that_passes_in_the_queue_gets_deadline_exceeded() {
         .await
         .expect_err("the small request met its deadline");
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
-    assert!(small_started.elapsed() < Duration::from_millis(500));
+    assert!(small_started.elapsed() < Duration::from_millis(800));
     // The big one is unaffected.
     let resp = big_task.await.unwrap().expect("big request").into_inner();
-    assert_eq!(resp.valid.len(), 6000);
+    assert_eq!(resp.valid.len(), 25_000);
     // A generous deadline is met.
     let mut ok = tonic::Request::new(request(3, Profile::Strict, 2, 1, false, 3));
     ok.set_timeout(Duration::from_secs(30));
