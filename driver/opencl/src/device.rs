@@ -1,32 +1,19 @@
-//! One OpenCL device: its context, compiled programs, reusable buffers, and the worker
-//! thread that keeps several batches in flight.
+//! One OpenCL device: its context, compiled programs, and slots of reusable buffers.
 //!
-//! The worker owns everything OpenCL on the device. It has [`SLOTS`] slots, each with its
-//! own in-order command queue and its own buffers: a batch is enqueued into a free slot
-//! as a chain of non-blocking commands (copy in, kernels, copy out), so while one slot's
-//! kernels run, the next slot's copies are already queued. The worker waits only on the
-//! oldest slot's final event, and takes new work whenever a slot is free.
-//!
-//! The batch's flat buffers are copied as they are, arena and offset arrays, with no
-//! per-transaction work on the host. A non-blocking copy reads host memory after the
-//! call returns, so the work record keeps the `Arc<Batch>` (or `Arc<Leaves>`) alive until
-//! the slot's final event has completed. Buffers grow (to the next power of two) when a
+//! [`Opened`] implements [`vigil_core::slots::DeviceQueue`]; the shared worker drives
+//! it. Each slot has its own in-order command queue and buffers: a batch is enqueued as
+//! non-blocking commands (copy in, kernels, copy out), so one slot's copies overlap
+//! another's kernels. The flat batch (arena and offset arrays) is copied as it is, with
+//! no per-transaction work on the host. Buffers grow to the next power of two when a
 //! larger batch arrives and are then reused; steady traffic allocates nothing.
-//!
-//! Any OpenCL error while a device holds work marks the device failed: the work comes
-//! back as [`BackendError::DeviceFailed`] (the scheduler re-runs it elsewhere), and so
-//! does every later submission, so a broken device is never trusted again.
 
 // This module is the driver's FFI boundary: opencl3 marks enqueue, buffer creation and
 // kernel arguments unsafe because OpenCL cannot check them. Each use says why it holds.
 #![allow(unsafe_code)]
 
-use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::path::Path;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
 
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
@@ -37,7 +24,8 @@ use opencl3::kernel::Kernel;
 use opencl3::memory::{Buffer, ClMem as _, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::program::Program;
 use opencl3::types::{cl_mem, CL_NON_BLOCKING};
-use vigil_core::{BackendError, Batch, Completer, Leaves, Profile, Verdicts};
+use vigil_core::slots::{DeviceQueue, Refusal};
+use vigil_core::{Batch, Leaves, Profile};
 use vigil_kernels::names;
 
 use crate::cache;
@@ -52,61 +40,6 @@ const BUILD_OPTIONS: &str = "-cl-std=CL1.2";
 /// Initial buffer sizes; they grow on demand.
 const INITIAL_ARENA: usize = 4 << 20;
 const INITIAL_ITEMS: usize = 16 << 10;
-
-/// Work for the worker.
-pub enum Work {
-    /// Verify every signature of a batch.
-    Verify {
-        /// The batch (kept alive while its copies are in flight).
-        batch: Arc<Batch>,
-        /// The rules.
-        profile: Profile,
-        /// Where the verdicts go.
-        done: Completer<Verdicts>,
-    },
-    /// The Merkle root of at least one leaf.
-    Merkle {
-        /// The leaves (kept alive while their copies are in flight).
-        leaves: Arc<Leaves>,
-        /// Where the root goes.
-        done: Completer<[u8; 32]>,
-    },
-}
-
-impl Work {
-    fn fail(self, err: BackendError) {
-        match self {
-            Work::Verify { done, .. } => done.complete(Err(err)),
-            Work::Merkle { done, .. } => done.complete(Err(err)),
-        }
-    }
-}
-
-/// State shared between the backend handle and the worker.
-#[derive(Debug, Default)]
-pub struct Shared {
-    /// Work submitted and not yet answered.
-    pub in_flight: AtomicUsize,
-    /// Why the device was taken out of service, once it was.
-    pub failed: Mutex<Option<String>>,
-}
-
-impl Shared {
-    /// Why the device is out of service, if it is.
-    pub fn failure(&self) -> Option<String> {
-        self.failed.lock().ok().and_then(|f| f.clone())
-    }
-
-    /// Takes the device out of service (first reason wins).
-    pub fn fail(&self, reason: String) {
-        if let Ok(mut f) = self.failed.lock() {
-            if f.is_none() {
-                tracing::error!(%reason, "OpenCL device taken out of service");
-                *f = Some(reason);
-            }
-        }
-    }
-}
 
 /// The compiled programs and their kernels on one device.
 struct Kernels {
@@ -365,7 +298,7 @@ fn u32_len(n: usize) -> Result<u32, ClError> {
 
 impl Opened {
     /// Enqueues verification of a batch with at least one signature.
-    fn enqueue_verify(
+    fn verify_commands(
         &mut self,
         slot: usize,
         batch: &Batch,
@@ -431,7 +364,7 @@ impl Opened {
     }
 
     /// Enqueues the Merkle root of at least one leaf.
-    fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, ClError> {
+    fn merkle_commands(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, ClError> {
         let s = &mut self.slots[slot];
         let ctx = &self.context;
         let n = leaves.len();
@@ -484,66 +417,53 @@ impl Opened {
         s.queue.flush()?;
         Ok(event)
     }
-
-    fn enqueue(&mut self, slot: usize, work: &Work) -> Result<Event, Refusal> {
-        match work {
-            Work::Verify { batch, profile, .. } => {
-                let need = batch
-                    .leaves()
-                    .arena()
-                    .len()
-                    .max(8 * 4 * batch.signature_count());
-                if let Some(why) = too_large(self.max_alloc, need) {
-                    return Err(Refusal::TooLarge(why));
-                }
-                self.enqueue_verify(slot, batch, *profile)
-                    .map_err(Refusal::Device)
-            }
-            Work::Merkle { leaves, .. } => {
-                let need = leaves.arena().len().max(8 * 4 * leaves.len());
-                if let Some(why) = too_large(self.max_alloc, need) {
-                    return Err(Refusal::TooLarge(why));
-                }
-                self.enqueue_merkle(slot, leaves).map_err(Refusal::Device)
-            }
-        }
-    }
-
-    /// Delivers the result of completed work from its slot.
-    fn finish(&self, slot: usize, work: Work, device: &str) {
-        let s = &self.slots[slot];
-        match work {
-            Work::Verify { batch, done, .. } => {
-                let raw = &s.host_verdict;
-                if let Some(bad) = raw.iter().find(|&&v| v > 1) {
-                    done.complete(Err(BackendError::DeviceFailed {
-                        device: device.to_owned(),
-                        reason: format!("verify kernel wrote verdict byte {bad:#x}"),
-                    }));
-                    return;
-                }
-                let valid = raw.iter().map(|&v| v == 1).collect();
-                done.complete(Verdicts::from_signatures(&batch, valid).ok_or_else(|| {
-                    BackendError::Internal("verdict count differs from signature count".into())
-                }));
-            }
-            Work::Merkle { done, .. } => {
-                let mut root = [0u8; 32];
-                for (chunk, word) in root.chunks_exact_mut(4).zip(s.host_root.iter()) {
-                    chunk.copy_from_slice(&word.to_le_bytes());
-                }
-                done.complete(Ok(root));
-            }
-        }
-    }
 }
 
-/// Why work was not enqueued.
-enum Refusal {
-    /// The batch does not fit the device's buffers; the device is fine.
-    TooLarge(String),
-    /// OpenCL failed.
-    Device(ClError),
+impl DeviceQueue for Opened {
+    type Done = Event;
+
+    fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn enqueue_verify(
+        &mut self,
+        slot: usize,
+        batch: &Batch,
+        profile: Profile,
+    ) -> Result<Event, Refusal> {
+        let need = batch
+            .leaves()
+            .arena()
+            .len()
+            .max(8 * 4 * batch.signature_count());
+        if let Some(why) = too_large(self.max_alloc, need) {
+            return Err(Refusal::Unfit(why));
+        }
+        self.verify_commands(slot, batch, profile)
+            .map_err(|e| Refusal::Failed(e.to_string()))
+    }
+
+    fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, Refusal> {
+        let need = leaves.arena().len().max(8 * 4 * leaves.len());
+        if let Some(why) = too_large(self.max_alloc, need) {
+            return Err(Refusal::Unfit(why));
+        }
+        self.merkle_commands(slot, leaves)
+            .map_err(|e| Refusal::Failed(e.to_string()))
+    }
+
+    fn wait(&mut self, _slot: usize, done: Event) -> Result<(), String> {
+        done.wait().map_err(|e| e.to_string())
+    }
+
+    fn verdicts(&self, slot: usize) -> &[u8] {
+        &self.slots[slot].host_verdict
+    }
+
+    fn root(&self, slot: usize) -> [u32; 8] {
+        *self.slots[slot].host_root
+    }
 }
 
 /// Maps a kernel-facing profile code.
@@ -553,94 +473,4 @@ fn profile_code(profile: Profile) -> u32 {
         Profile::Rfc8032 => vigil_kernels::profile_code::RFC8032,
         Profile::Zip215 => vigil_kernels::profile_code::ZIP215,
     }
-}
-
-struct InFlight {
-    slot: usize,
-    event: Event,
-    work: Work,
-}
-
-/// The worker loop: runs until every sender is gone and all work is answered.
-pub fn run(mut dev: Opened, rx: mpsc::Receiver<Work>, shared: Arc<Shared>, name: String) {
-    let mut free: Vec<usize> = (0..dev.slots.len()).rev().collect();
-    let mut flight: VecDeque<InFlight> = VecDeque::new();
-    let mut open = true;
-    loop {
-        while open {
-            // A slot first, then work for it: work is never taken without a place to run.
-            let Some(slot) = free.pop() else { break };
-            let next = if flight.is_empty() {
-                rx.recv().ok()
-            } else {
-                match rx.try_recv() {
-                    Ok(w) => Some(w),
-                    Err(mpsc::TryRecvError::Empty) => {
-                        free.push(slot);
-                        break;
-                    }
-                    Err(mpsc::TryRecvError::Disconnected) => None,
-                }
-            };
-            let Some(work) = next else {
-                free.push(slot);
-                open = false;
-                break;
-            };
-            if let Some(reason) = shared.failure() {
-                free.push(slot);
-                answer(&shared, || work.fail(failed(&name, &reason)));
-                continue;
-            }
-            match dev.enqueue(slot, &work) {
-                Ok(event) => flight.push_back(InFlight { slot, event, work }),
-                Err(Refusal::TooLarge(why)) => {
-                    free.push(slot);
-                    answer(&shared, || work.fail(BackendError::Internal(why)));
-                }
-                Err(Refusal::Device(e)) => {
-                    free.push(slot);
-                    let reason = format!("enqueue failed: {e}");
-                    shared.fail(reason.clone());
-                    answer(&shared, || work.fail(failed(&name, &reason)));
-                }
-            }
-        }
-        let Some(done) = flight.pop_front() else {
-            if open {
-                continue;
-            }
-            return;
-        };
-        let waited = done.event.wait();
-        let slot = done.slot;
-        match waited {
-            Ok(()) if shared.failure().is_none() => {
-                answer(&shared, || dev.finish(slot, done.work, &name));
-            }
-            Ok(()) => {
-                let reason = shared.failure().unwrap_or_default();
-                answer(&shared, || done.work.fail(failed(&name, &reason)));
-            }
-            Err(e) => {
-                let reason = format!("batch did not complete: {e}");
-                shared.fail(reason.clone());
-                answer(&shared, || done.work.fail(failed(&name, &reason)));
-            }
-        }
-        free.push(slot);
-    }
-}
-
-fn failed(device: &str, reason: &str) -> BackendError {
-    BackendError::DeviceFailed {
-        device: device.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
-
-/// Answers one piece of work and counts it out of flight.
-fn answer(shared: &Shared, f: impl FnOnce()) {
-    f();
-    shared.in_flight.fetch_sub(1, Ordering::AcqRel);
 }

@@ -13,26 +13,23 @@
 //!   cached on disk ([`cache`]), then a known-answer self-test
 //!   ([`vigil_core::conformance::self_test`]). A device that fails any step is left out,
 //!   and [`OpenclBackend::devices`] says why; no device left is an error.
-//! * **Work.** A worker thread per device keeps several batches in flight (see
-//!   [`device`]). Work goes to the device with the least in flight; a device that fails
-//!   is taken out of service and its work comes back as `DeviceFailed`, which the
-//!   scheduler re-runs elsewhere.
+//! * **Work.** A worker thread per device keeps several batches in flight (the shared
+//!   [`vigil_core::slots`] worker driving this crate's `device` queues). Work goes to
+//!   the device with the least in flight; a device that fails is taken out of service
+//!   and its work comes back as `DeviceFailed`, which the scheduler re-runs elsewhere.
 
 pub mod cache;
 mod device;
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 
 use opencl3::device::{
     Device, CL_DEVICE_TYPE_ACCELERATOR, CL_DEVICE_TYPE_ALL, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_GPU,
 };
 use opencl3::platform::{get_platforms, Platform};
+use vigil_core::slots::{self, Pool};
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
-
-use device::{Shared, Work};
 
 const NAME: &str = "opencl";
 
@@ -222,127 +219,21 @@ pub struct DeviceStatus {
     pub status: Result<String, String>,
 }
 
-/// One device in service: a handle on its worker thread.
-pub struct OpenclDevice {
-    summary: DeviceSummary,
-    tx: Mutex<Option<mpsc::Sender<Work>>>,
-    shared: Arc<Shared>,
-    worker: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl OpenclDevice {
-    /// Builds the programs on `found` and starts its worker. The self-test is the
-    /// caller's.
-    fn start(found: &Found, cache_dir: Option<&std::path::Path>) -> Result<(Self, bool), String> {
-        let opened = device::open(&found.device, &found.summary, cache_dir)?;
-        let from_cache = opened.from_cache;
-        let (tx, rx) = mpsc::channel();
-        let shared = Arc::new(Shared::default());
-        let worker_shared = Arc::clone(&shared);
-        let name = found.summary.name.clone();
-        let worker = std::thread::Builder::new()
-            .name("vigil-opencl".into())
-            .spawn(move || device::run(opened, rx, worker_shared, name))
-            .map_err(|e| format!("starting the device worker: {e}"))?;
-        Ok((
-            OpenclDevice {
-                summary: found.summary.clone(),
-                tx: Mutex::new(Some(tx)),
-                shared,
-                worker: Mutex::new(Some(worker)),
-            },
-            from_cache,
-        ))
-    }
-
-    /// What the device is.
-    pub fn summary(&self) -> &DeviceSummary {
-        &self.summary
-    }
-
-    /// Why the device was taken out of service, if it was.
-    pub fn failure(&self) -> Option<String> {
-        self.shared.failure()
-    }
-
-    /// Takes the device out of service, as a failure would: work it holds and all later
-    /// work come back as `DeviceFailed` (for an operator draining a device, and for
-    /// tests of the failure path).
-    pub fn take_out_of_service(&self, reason: &str) {
-        self.shared.fail(reason.to_owned());
-    }
-
-    fn in_flight(&self) -> usize {
-        self.shared.in_flight.load(Ordering::Acquire)
-    }
-
-    fn submit<T>(&self, make: impl FnOnce(vigil_core::Completer<T>) -> Work) -> Pending<T> {
-        let failed = |reason: String| {
-            Pending::ready(Err(BackendError::DeviceFailed {
-                device: self.summary.name.clone(),
-                reason,
-            }))
-        };
-        if let Some(reason) = self.failure() {
-            return failed(reason);
-        }
-        let (done, pending) = Pending::channel();
-        let Ok(guard) = self.tx.lock() else {
-            return failed("device handle poisoned".into());
-        };
-        let Some(tx) = guard.as_ref() else {
-            return failed("device is shut down".into());
-        };
-        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        if tx.send(make(done)).is_err() {
-            self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-            // The worker is gone; the completer went with the unsent work, so the
-            // pending reports the work as dropped.
-        }
-        pending
-    }
-}
-
-impl Drop for OpenclDevice {
-    fn drop(&mut self) {
-        if let Ok(mut tx) = self.tx.lock() {
-            tx.take();
-        }
-        if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
-            let _ = worker.join();
-        }
-    }
-}
-
-impl Backend for OpenclDevice {
-    fn info(&self) -> BackendInfo {
-        BackendInfo {
-            name: NAME.into(),
-            devices: vec![self.summary.to_string()],
-            preferred_batch: PREFERRED_BATCH,
-        }
-    }
-
-    fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
-        if batch.signature_count() == 0 {
-            let verdicts = Verdicts::from_signatures(&batch, Vec::new());
-            return Pending::ready(verdicts.ok_or_else(|| {
-                BackendError::Internal("verdict count differs from signature count".into())
-            }));
-        }
-        self.submit(|done| Work::Verify {
-            batch,
-            profile,
-            done,
-        })
-    }
-
-    fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
-        if leaves.is_empty() {
-            return Pending::ready(Ok(vigil_core::merkle::empty_root()));
-        }
-        self.submit(|done| Work::Merkle { leaves, done })
-    }
+/// Builds the programs on `found` and starts its worker. The self-test is the caller's.
+fn start(
+    found: &Found,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<(slots::Device, bool), String> {
+    let opened = device::open(&found.device, &found.summary, cache_dir)?;
+    let from_cache = opened.from_cache;
+    let info = BackendInfo {
+        name: NAME.into(),
+        devices: vec![found.summary.to_string()],
+        preferred_batch: PREFERRED_BATCH,
+    };
+    let dev = slots::Device::start(opened, found.summary.name.clone(), info)
+        .map_err(|e| format!("starting the device worker: {e}"))?;
+    Ok((dev, from_cache))
 }
 
 /// Signatures per batch at which a GPU is busy enough to reach its throughput.
@@ -350,7 +241,7 @@ const PREFERRED_BATCH: usize = 65_536;
 
 /// Every usable OpenCL device, behind one [`Backend`].
 pub struct OpenclBackend {
-    devices: Vec<Arc<OpenclDevice>>,
+    pool: Pool,
     statuses: Vec<DeviceStatus>,
 }
 
@@ -381,7 +272,7 @@ impl OpenclBackend {
                 });
                 continue;
             }
-            let started = OpenclDevice::start(f, opts.cache_dir.as_deref());
+            let started = start(f, opts.cache_dir.as_deref());
             let status = match started {
                 Err(e) => Err(e),
                 Ok((dev, from_cache)) => match vigil_core::conformance::self_test(&dev) {
@@ -421,63 +312,45 @@ impl OpenclBackend {
                 why.join("; ")
             )));
         }
-        Ok(OpenclBackend { devices, statuses })
+        Ok(OpenclBackend {
+            pool: Pool::new(NAME, PREFERRED_BATCH, devices),
+            statuses,
+        })
     }
 
     /// Every device found, with whether it is in service and why not.
     pub fn devices(&self) -> Vec<DeviceStatus> {
         let mut out = self.statuses.clone();
         for s in &mut out {
-            if let Some(dev) = self.devices.iter().find(|d| d.summary == s.summary) {
-                if let Some(why) = dev.failure() {
-                    s.status = Err(format!("taken out of service: {why}"));
-                }
+            let taken_out = self
+                .pool
+                .devices()
+                .iter()
+                .find(|d| d.name() == s.summary.name)
+                .and_then(|d| d.failure());
+            if let (Ok(_), Some(why)) = (&s.status, taken_out) {
+                s.status = Err(format!("taken out of service: {why}"));
             }
         }
         out
     }
 
     /// The devices in service (or taken out of service since opening).
-    pub fn in_service(&self) -> &[Arc<OpenclDevice>] {
-        &self.devices
-    }
-
-    /// The device with the least work in flight, among those still in service.
-    fn pick(&self) -> Option<&Arc<OpenclDevice>> {
-        self.devices
-            .iter()
-            .filter(|d| d.failure().is_none())
-            .min_by_key(|d| d.in_flight())
-    }
-
-    fn none_left<T>(&self) -> Pending<T> {
-        Pending::ready(Err(BackendError::DeviceFailed {
-            device: NAME.into(),
-            reason: "every OpenCL device has been taken out of service".into(),
-        }))
+    pub fn in_service(&self) -> &[Arc<slots::Device>] {
+        self.pool.devices()
     }
 }
 
 impl Backend for OpenclBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo {
-            name: NAME.into(),
-            devices: self.devices.iter().map(|d| d.summary.to_string()).collect(),
-            preferred_batch: PREFERRED_BATCH,
-        }
+        self.pool.info()
     }
 
     fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
-        match self.pick() {
-            Some(d) => d.verify(batch, profile),
-            None => self.none_left(),
-        }
+        self.pool.verify(batch, profile)
     }
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
-        match self.pick() {
-            Some(d) => d.merkle_root(leaves),
-            None => self.none_left(),
-        }
+        self.pool.merkle_root(leaves)
     }
 }

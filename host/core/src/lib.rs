@@ -17,6 +17,7 @@ pub mod cpu;
 pub mod input;
 pub mod merkle;
 pub mod profile;
+pub mod slots;
 pub mod synth;
 
 pub use backend::{Backend, BackendError, BackendInfo, Completer, Pending};
