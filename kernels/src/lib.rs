@@ -6,6 +6,8 @@
 //! hands [`Program::source`] straight to `clBuildProgram` or NVRTC and the binary needs
 //! no kernel files at run time.
 
+pub mod cache;
+
 include!(concat!(env!("OUT_DIR"), "/entries.rs"));
 
 /// One entry file, flattened: a program for one `clBuildProgram` / NVRTC call.
@@ -47,6 +49,15 @@ pub mod names {
     pub const MERKLE_LEVEL: &str = "vigil_merkle_level";
     /// Several levels in one launch, in work-group memory.
     pub const MERKLE_REDUCE: &str = "vigil_merkle_reduce";
+}
+
+/// The code the verify kernel takes for `profile`.
+pub fn profile_code(profile: vigil_core::Profile) -> u32 {
+    match profile {
+        vigil_core::Profile::Strict => profile_code::STRICT,
+        vigil_core::Profile::Rfc8032 => profile_code::RFC8032,
+        vigil_core::Profile::Zip215 => profile_code::ZIP215,
+    }
 }
 
 /// Profile codes as the verify kernel takes them.

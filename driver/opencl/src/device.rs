@@ -28,8 +28,8 @@ use vigil_core::slots::{DeviceQueue, Refusal};
 use vigil_core::{Batch, Leaves, Profile};
 use vigil_kernels::names;
 
-use crate::cache;
 use crate::DeviceSummary;
+use vigil_kernels::cache;
 
 /// Batches one device holds at once (each with its own queue and buffers).
 pub const SLOTS: usize = 3;
@@ -344,7 +344,7 @@ impl Opened {
         arg_mem(v, 2, s.sig_at.mem())?;
         arg_mem(v, 3, s.challenge.mem())?;
         arg_u32(v, 4, count)?;
-        arg_u32(v, 5, profile_code(profile))?;
+        arg_u32(v, 5, vigil_kernels::profile_code(profile))?;
         arg_mem(v, 6, s.verdict.mem())?;
         s.launch(v, n, GROUP)?;
         s.host_verdict.clear();
@@ -461,16 +461,7 @@ impl DeviceQueue for Opened {
         &self.slots[slot].host_verdict
     }
 
-    fn root(&self, slot: usize) -> [u32; 8] {
-        *self.slots[slot].host_root
-    }
-}
-
-/// Maps a kernel-facing profile code.
-fn profile_code(profile: Profile) -> u32 {
-    match profile {
-        Profile::Strict => vigil_kernels::profile_code::STRICT,
-        Profile::Rfc8032 => vigil_kernels::profile_code::RFC8032,
-        Profile::Zip215 => vigil_kernels::profile_code::ZIP215,
+    fn root(&self, slot: usize) -> Option<[u32; 8]> {
+        Some(*self.slots[slot].host_root)
     }
 }

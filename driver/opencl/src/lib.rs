@@ -10,7 +10,7 @@
 //!   which are used: by default GPUs and accelerators, and CPU devices (PoCL) only when
 //!   there are none and the backend was asked for by name.
 //! * **Opening.** Each device gets its own context and both programs, built once and
-//!   cached on disk ([`cache`]), then a known-answer self-test
+//!   cached on disk ([`vigil_kernels::cache`]), then a known-answer self-test
 //!   ([`vigil_core::conformance::self_test`]). A device that fails any step is left out,
 //!   and [`OpenclBackend::devices`] says why; no device left is an error.
 //! * **Work.** A worker thread per device keeps several batches in flight (the shared
@@ -18,7 +18,6 @@
 //!   the device with the least in flight; a device that fails is taken out of service
 //!   and its work comes back as `DeviceFailed`, which the scheduler re-runs elsewhere.
 
-pub mod cache;
 mod device;
 
 use std::path::PathBuf;
@@ -59,7 +58,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             select: Select::AcceleratorsElseAny,
-            cache_dir: cache::default_dir(),
+            cache_dir: vigil_kernels::cache::default_dir("opencl"),
         }
     }
 }

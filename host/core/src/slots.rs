@@ -66,8 +66,9 @@ pub trait DeviceQueue: Send + 'static {
     /// per signature.
     fn verdicts(&self, slot: usize) -> &[u8];
 
-    /// The root of `slot`'s completed Merkle work, as eight little-endian words.
-    fn root(&self, slot: usize) -> [u32; 8];
+    /// The root of `slot`'s completed Merkle work, as eight little-endian words; `None`
+    /// if it cannot be read back (a device failure).
+    fn root(&self, slot: usize) -> Option<[u32; 8]>;
 }
 
 /// Work for a device.
@@ -372,8 +373,17 @@ fn deliver<Q: DeviceQueue>(queue: &Q, slot: usize, work: Work, shared: &Shared, 
             done.complete(shape(&batch, raw.iter().map(|&v| v == 1).collect()));
         }
         Work::Merkle { done, .. } => {
+            let Some(words) = queue.root(slot) else {
+                let reason = "the root could not be read back".to_owned();
+                shared.fail(name, reason.clone());
+                done.complete(Err(BackendError::DeviceFailed {
+                    device: name.to_owned(),
+                    reason,
+                }));
+                return;
+            };
             let mut root = [0u8; 32];
-            for (chunk, word) in root.chunks_exact_mut(4).zip(queue.root(slot)) {
+            for (chunk, word) in root.chunks_exact_mut(4).zip(words) {
                 chunk.copy_from_slice(&word.to_le_bytes());
             }
             done.complete(Ok(root));
@@ -500,8 +510,8 @@ mod tests {
         fn verdicts(&self, slot: usize) -> &[u8] {
             &self.verdicts[slot]
         }
-        fn root(&self, slot: usize) -> [u32; 8] {
-            self.roots[slot]
+        fn root(&self, slot: usize) -> Option<[u32; 8]> {
+            Some(self.roots[slot])
         }
     }
 

@@ -7,7 +7,7 @@
 //! out: a backend that fails it is not used.
 //!
 //! `auto` on a one-shot command (`verify`, `bench`, `merkle`) is the CPU, or, when a GPU
-//! is present, a [`SizeRouted`] pair: batches of at least [`AUTO_DEVICE_MIN`] signatures
+//! is present (CUDA first, else OpenCL), a [`SizeRouted`] pair: batches of at least [`AUTO_DEVICE_MIN`] signatures
 //! go to the GPU and smaller ones to the CPU, where they finish sooner. In `serve`, `auto`
 //! is every accelerator present followed by the CPU, and the scheduler routes by size.
 
@@ -17,6 +17,7 @@ use anyhow::{bail, Context as _};
 use clap::ValueEnum;
 use vigil_core::cpu::CpuBackend;
 use vigil_core::Backend;
+use vigil_cuda::CudaBackend;
 use vigil_opencl::{OpenclBackend, Select};
 
 /// A backend choice on the command line.
@@ -65,6 +66,7 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
         .iter()
         .map(|&(choice, name, label)| match choice {
             Choice::Opencl => probe_opencl(),
+            Choice::Cuda => probe_cuda(),
             _ => Probe {
                 name,
                 status: Err(absent_reason(name, label)),
@@ -85,25 +87,47 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
 /// Opens OpenCL as `--backend opencl` would (building and self-testing every device) and
 /// reports each device.
 fn probe_opencl() -> Probe {
-    match OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny)) {
-        Ok(backend) => {
-            let devices: Vec<String> = backend
-                .devices()
+    let opened = OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny)).map(|b| {
+        let devices = b
+            .devices()
+            .into_iter()
+            .map(|d| (d.summary.to_string(), d.status));
+        (b.info().devices.len(), devices.collect())
+    });
+    probe_report("opencl", "device(s)", opened)
+}
+
+/// Opens CUDA as `--backend cuda` would (compiling and self-testing every GPU) and
+/// reports each GPU.
+fn probe_cuda() -> Probe {
+    let opened = CudaBackend::open(&vigil_cuda::Options::default()).map(|b| {
+        let devices = b
+            .devices()
+            .into_iter()
+            .map(|d| (d.summary.to_string(), d.status));
+        (b.info().devices.len(), devices.collect())
+    });
+    probe_report("cuda", "GPU(s)", opened)
+}
+
+/// One family's probe line: how many devices are in service, then each device found.
+type Opened = Result<(usize, Vec<(String, Result<String, String>)>), vigil_core::BackendError>;
+
+fn probe_report(name: &'static str, unit: &str, opened: Opened) -> Probe {
+    match opened {
+        Ok((used, found)) => Probe {
+            name,
+            status: Ok(format!("{used} {unit} in service")),
+            devices: found
                 .into_iter()
-                .map(|d| match d.status {
-                    Ok(note) => format!("in use    {} ({note})", d.summary),
-                    Err(why) => format!("not used  {}: {why}", d.summary),
+                .map(|(what, status)| match status {
+                    Ok(note) => format!("in use    {what} ({note})"),
+                    Err(why) => format!("not used  {what}: {why}"),
                 })
-                .collect();
-            let used = backend.info().devices.len();
-            Probe {
-                name: "opencl",
-                status: Ok(format!("{used} device(s) in service")),
-                devices,
-            }
-        }
+                .collect(),
+        },
         Err(e) => Probe {
-            name: "opencl",
+            name,
             status: Err(e.to_string()),
             devices: Vec::new(),
         },
@@ -120,11 +144,18 @@ fn opencl_options(select: Select) -> vigil_opencl::Options {
 /// Signatures from which `auto` on a one-shot command sends a batch to a GPU.
 pub const AUTO_DEVICE_MIN: usize = 4_096;
 
-/// The accelerators `auto` uses: OpenCL GPUs and accelerators when present. Absent
-/// families are skipped quietly (that is what `auto` means); present ones that fail to
-/// open are logged.
+/// The accelerators `auto` uses, fastest first: NVIDIA GPUs through CUDA, else OpenCL
+/// GPUs and accelerators (the same GPU is not driven through both). Absent families are
+/// skipped quietly (that is what `auto` means); present ones that fail are logged.
 fn auto_accelerators() -> Vec<Arc<dyn Backend>> {
     let mut found: Vec<Arc<dyn Backend>> = Vec::new();
+    match CudaBackend::open(&vigil_cuda::Options::default()) {
+        Ok(b) => {
+            found.push(Arc::new(b));
+            return found;
+        }
+        Err(e) => tracing::debug!(error = %e, "auto: no CUDA GPU"),
+    }
     match OpenclBackend::open(&opencl_options(Select::Accelerators)) {
         Ok(b) => found.push(Arc::new(b)),
         Err(e) => tracing::debug!(error = %e, "auto: no OpenCL accelerator"),
@@ -152,6 +183,10 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
                 None => cpu,
             }
         }
+        Choice::Cuda => Arc::new(
+            CudaBackend::open(&vigil_cuda::Options::default())
+                .context("backend cuda is not available")?,
+        ),
         Choice::Opencl => Arc::new(
             OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny))
                 .context("backend opencl is not available")?,

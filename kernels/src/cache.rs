@@ -1,7 +1,8 @@
-//! Compiled programs cached on disk.
+//! Compiled programs cached on disk, for every driver that compiles these kernels.
 //!
 //! Building the Ed25519 program takes seconds on some drivers (tens of seconds on
-//! PoCL), which a daemon restart or a test run should not pay again. A program binary is
+//! PoCL, NVRTC for a large kernel too), which a daemon restart or a test run should not
+//! pay again. A program binary is
 //! only valid for the exact source, device and driver that produced it, so the key is a
 //! BLAKE3 hash over all of them plus the build options; any change gives a new key and a
 //! fresh build. A cache that cannot be read or written costs a rebuild, never an error:
@@ -11,18 +12,18 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Where compiled programs live: `$VIGIL_CACHE_DIR/opencl`, else
-/// `$XDG_CACHE_HOME/vigil/opencl`, else `$HOME/.cache/vigil/opencl`; `None` when none of
-/// those is set (the cache is then off).
-pub fn default_dir() -> Option<PathBuf> {
+/// Where a driver's compiled programs live: `$VIGIL_CACHE_DIR/<driver>`, else
+/// `$XDG_CACHE_HOME/vigil/<driver>`, else `$HOME/.cache/vigil/<driver>`; `None` when none
+/// of those is set (the cache is then off).
+pub fn default_dir(driver: &str) -> Option<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(dir) = var("VIGIL_CACHE_DIR") {
-        return Some(PathBuf::from(dir).join("opencl"));
+        return Some(PathBuf::from(dir).join(driver));
     }
     if let Some(dir) = var("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(dir).join("vigil").join("opencl"));
+        return Some(PathBuf::from(dir).join("vigil").join(driver));
     }
-    var("HOME").map(|home| PathBuf::from(home).join(".cache/vigil/opencl"))
+    var("HOME").map(|home| PathBuf::from(home).join(".cache/vigil").join(driver))
 }
 
 /// Everything a compiled program depends on.
@@ -32,7 +33,8 @@ pub struct Key<'a> {
     pub program: &'a str,
     /// BLAKE3 of the flattened source.
     pub source_hash: [u8; 32],
-    /// Device name, vendor, driver version, device version, platform version.
+    /// What identifies the device and toolchain: name, vendor or architecture, driver
+    /// version, compiler version, ... (each driver fills the five in its own way).
     pub device: [&'a str; 5],
     /// Build options passed to the compiler.
     pub options: &'a str,
@@ -42,7 +44,7 @@ impl Key<'_> {
     /// The cache file name: program name and a hash of every component.
     pub fn file_name(&self) -> String {
         let mut h = blake3::Hasher::new();
-        h.update(b"vigil-opencl-program-v1\0");
+        h.update(b"vigil-program-v1\0");
         h.update(&self.source_hash);
         for part in self.device.iter().chain([&self.options]) {
             h.update(&(part.len() as u64).to_le_bytes());

@@ -1,0 +1,411 @@
+//! The CUDA backend: Vigil's shared kernels on NVIDIA GPUs.
+//!
+//! The same `kernels/` sources the OpenCL backend runs are compiled by NVRTC for each
+//! GPU's architecture at start-up.
+//!
+//! * **No CUDA needed to build or start.** cudarc loads the driver library and NVRTC at
+//!   run time, and panics if they are missing, so [`probe`] looks for both (with the
+//!   library names cudarc will try) and checks that the driver is new enough for the
+//!   CUDA 13 driver API this build binds, before any cudarc call. Anything missing makes
+//!   the backend absent with the reason.
+//! * **Compilation** happens once per architecture; the PTX is cached on disk
+//!   ([`vigil_kernels::cache`], under `cuda/`), keyed by source hash, architecture, driver
+//!   and NVRTC versions.
+//! * **Work.** One worker per GPU (the shared [`vigil_core::slots`] worker) drives
+//!   [`queue::GpuQueue`]: several streams, page-locked buffers allocated once, copy-in,
+//!   kernels and copy-out of consecutive batches overlapped. Every GPU of the machine is
+//!   used; work goes to the one with the least in flight.
+//! * **Trust.** Each GPU runs the known-answer self-test before it serves; one that
+//!   fails is left out and [`CudaBackend::devices`] says why. A GPU that errors later is
+//!   taken out of service and the batches it held come back as `DeviceFailed`, which the
+//!   scheduler re-runs elsewhere.
+
+pub mod queue;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::sys::CUdevice_attribute;
+use cudarc::driver::CudaContext;
+use cudarc::nvrtc::{CompileOptions, Ptx};
+use vigil_core::slots::{self, Pool};
+use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
+use vigil_kernels::{cache, names};
+
+use queue::{Functions, GpuQueue};
+
+const NAME: &str = "cuda";
+/// The oldest driver this build's bindings work with (CUDA 13.0 driver API).
+const MIN_DRIVER: i32 = 13_000;
+/// Signatures per batch at which a GPU is busy enough to reach its throughput.
+const PREFERRED_BATCH: usize = 65_536;
+
+fn unavailable(reason: impl Into<String>) -> BackendError {
+    BackendError::Unavailable {
+        backend: NAME.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Versions of what was found: the driver's CUDA version and NVRTC's, as
+/// `major * 1000 + minor * 10`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    /// What `cuDriverGetVersion` reports.
+    pub driver: i32,
+    /// NVRTC's version.
+    pub nvrtc: i32,
+}
+
+fn version_text(v: i32) -> String {
+    format!("{}.{}", v / 1000, (v % 1000) / 10)
+}
+
+/// Looks for the CUDA driver library and NVRTC, and reads their versions, without
+/// letting cudarc near a library that is missing (it would panic).
+pub fn probe() -> Result<Versions, BackendError> {
+    let driver = load_first("cuda").ok_or_else(|| {
+        unavailable(
+            "the NVIDIA driver library (libcuda.so.1) was not found: no NVIDIA GPU driver on \
+             this machine",
+        )
+    })?;
+    let nvrtc = load_first("nvrtc").ok_or_else(|| {
+        unavailable(
+            "NVRTC (libnvrtc.so), CUDA's run-time compiler, was not found: install the CUDA \
+             toolkit's NVRTC (Debian/Ubuntu: cuda-nvrtc-13-0 or libnvrtc13) or put it on the \
+             library path",
+        )
+    })?;
+    let driver_version = call_version(&driver, b"cuDriverGetVersion\0")
+        .map_err(|e| unavailable(format!("the NVIDIA driver library is unusable: {e}")))?;
+    let nvrtc_version =
+        nvrtc_version(&nvrtc).map_err(|e| unavailable(format!("NVRTC is unusable: {e}")))?;
+    if driver_version < MIN_DRIVER {
+        return Err(unavailable(format!(
+            "the NVIDIA driver supports CUDA {}; this build needs a CUDA {} driver (R580 or newer)",
+            version_text(driver_version),
+            version_text(MIN_DRIVER)
+        )));
+    }
+    Ok(Versions {
+        driver: driver_version,
+        nvrtc: nvrtc_version,
+    })
+}
+
+/// Loads the first of cudarc's candidate names for `lib` that exists.
+#[allow(unsafe_code)]
+fn load_first(lib: &str) -> Option<libloading::Library> {
+    cudarc::get_lib_name_candidates(lib)
+        .iter()
+        // SAFETY: these are the vendor libraries cudarc itself would load; loading runs
+        // their initialisers, which is what using CUDA at all requires.
+        .find_map(|name| unsafe { libloading::Library::new(name) }.ok())
+}
+
+/// Calls `int f(int *version)` (`cuDriverGetVersion`).
+#[allow(unsafe_code)]
+fn call_version(lib: &libloading::Library, symbol: &[u8]) -> Result<i32, String> {
+    // SAFETY: cuDriverGetVersion has this signature in every CUDA release.
+    let f = unsafe { lib.get::<unsafe extern "C" fn(*mut i32) -> i32>(symbol) }
+        .map_err(|e| e.to_string())?;
+    let mut version = 0i32;
+    // SAFETY: the pointer is to a live i32 the callee writes.
+    let status = unsafe { f(&mut version) };
+    if status != 0 {
+        return Err(format!("cuDriverGetVersion returned error {status}"));
+    }
+    Ok(version)
+}
+
+/// NVRTC's version through `nvrtcVersion(int *major, int *minor)`.
+#[allow(unsafe_code)]
+fn nvrtc_version(lib: &libloading::Library) -> Result<i32, String> {
+    // SAFETY: nvrtcVersion has this signature in every CUDA release.
+    let f =
+        unsafe { lib.get::<unsafe extern "C" fn(*mut i32, *mut i32) -> i32>(b"nvrtcVersion\0") }
+            .map_err(|e| e.to_string())?;
+    let (mut major, mut minor) = (0i32, 0i32);
+    // SAFETY: both pointers are to live i32s the callee writes.
+    let status = unsafe { f(&mut major, &mut minor) };
+    if status != 0 {
+        return Err(format!("nvrtcVersion returned error {status}"));
+    }
+    Ok(major * 1000 + minor * 10)
+}
+
+/// What a GPU is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuSummary {
+    /// CUDA device ordinal.
+    pub ordinal: usize,
+    /// Marketing name.
+    pub name: String,
+    /// Compute capability, e.g. (9, 0).
+    pub compute_capability: (i32, i32),
+    /// Global memory in bytes.
+    pub memory: usize,
+    /// Streaming multiprocessors.
+    pub multiprocessors: i32,
+    /// Driver and NVRTC versions.
+    pub versions: Versions,
+}
+
+impl GpuSummary {
+    /// The architecture NVRTC compiles for (`sm_90` for an H100).
+    pub fn arch(&self) -> String {
+        format!(
+            "sm_{}{}",
+            self.compute_capability.0, self.compute_capability.1
+        )
+    }
+}
+
+impl std::fmt::Display for GpuSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GPU {}: {} ({}, {} SMs, {} MiB, driver CUDA {}, NVRTC {})",
+            self.ordinal,
+            self.name,
+            self.arch(),
+            self.multiprocessors,
+            self.memory >> 20,
+            version_text(self.versions.driver),
+            version_text(self.versions.nvrtc)
+        )
+    }
+}
+
+/// A GPU and whether it is in use.
+#[derive(Debug, Clone)]
+pub struct GpuStatus {
+    /// What it is.
+    pub summary: GpuSummary,
+    /// `Ok(note)` if in service, `Err(why not)` otherwise.
+    pub status: Result<String, String>,
+}
+
+/// How to open the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Where compiled kernels are cached; `None` turns the cache off.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cache_dir: cache::default_dir(NAME),
+        }
+    }
+}
+
+/// Serialises start-up (probing, contexts, compiles) in this process.
+static START_LOCK: Mutex<()> = Mutex::new(());
+
+/// Every NVIDIA GPU, each self-tested, behind one [`Backend`].
+pub struct CudaBackend {
+    pool: Pool,
+    statuses: Vec<GpuStatus>,
+}
+
+impl CudaBackend {
+    /// Probes for CUDA, compiles the kernels for every GPU (or loads them from the cache)
+    /// and self-tests each. GPUs that fail are left out ([`CudaBackend::devices`] says
+    /// why); an error if none is left or CUDA is absent.
+    pub fn open(opts: &Options) -> Result<CudaBackend, BackendError> {
+        let _serial = START_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let versions = probe()?;
+        let count = CudaContext::device_count()
+            .map_err(|e| unavailable(format!("listing GPUs failed: {e}")))?;
+        if count <= 0 {
+            return Err(unavailable("the NVIDIA driver lists no GPU"));
+        }
+        let mut devices = Vec::new();
+        let mut statuses = Vec::new();
+        for ordinal in 0..usize::try_from(count).unwrap_or(0) {
+            let (summary, status) = match start(ordinal, versions, opts.cache_dir.as_deref()) {
+                Ok((summary, dev, from_cache)) => match vigil_core::conformance::self_test(&dev) {
+                    Ok(()) => {
+                        devices.push(Arc::new(dev));
+                        let how = if from_cache {
+                            "kernels from the cache"
+                        } else {
+                            "kernels compiled"
+                        };
+                        (summary, Ok(format!("self-test passed; {how}")))
+                    }
+                    Err(e) => (summary, Err(format!("failed its self-test: {e}"))),
+                },
+                Err((summary, why)) => (summary, Err(why)),
+            };
+            match &status {
+                Ok(note) => tracing::info!(gpu = %summary, %note, "GPU in service"),
+                Err(why) => tracing::warn!(gpu = %summary, %why, "GPU not used"),
+            }
+            statuses.push(GpuStatus { summary, status });
+        }
+        if devices.is_empty() {
+            let why: Vec<String> = statuses
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {}",
+                        s.summary.name,
+                        s.status.as_ref().err().map_or("", String::as_str)
+                    )
+                })
+                .collect();
+            return Err(unavailable(format!("no usable GPU ({})", why.join("; "))));
+        }
+        Ok(CudaBackend {
+            pool: Pool::new(NAME, PREFERRED_BATCH, devices),
+            statuses,
+        })
+    }
+
+    /// Every GPU found, with whether it is in service and why not.
+    pub fn devices(&self) -> Vec<GpuStatus> {
+        let mut out = self.statuses.clone();
+        for s in &mut out {
+            let taken_out = self
+                .pool
+                .devices()
+                .iter()
+                .find(|d| d.name() == gpu_name(&s.summary))
+                .and_then(|d| d.failure());
+            if let (Ok(_), Some(why)) = (&s.status, taken_out) {
+                s.status = Err(format!("taken out of service: {why}"));
+            }
+        }
+        out
+    }
+
+    /// The GPUs in service (or taken out of service since opening).
+    pub fn in_service(&self) -> &[Arc<slots::Device>] {
+        self.pool.devices()
+    }
+}
+
+impl Backend for CudaBackend {
+    fn info(&self) -> BackendInfo {
+        self.pool.info()
+    }
+
+    fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+        self.pool.verify(batch, profile)
+    }
+
+    fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+        self.pool.merkle_root(leaves)
+    }
+}
+
+fn gpu_name(s: &GpuSummary) -> String {
+    format!("cuda:{} {}", s.ordinal, s.name)
+}
+
+type Started = (GpuSummary, slots::Device, bool);
+
+/// Opens GPU `ordinal`: context, kernels, slots, worker.
+fn start(
+    ordinal: usize,
+    versions: Versions,
+    cache_dir: Option<&Path>,
+) -> Result<Started, (GpuSummary, String)> {
+    let unknown = GpuSummary {
+        ordinal,
+        name: "unknown".into(),
+        compute_capability: (0, 0),
+        memory: 0,
+        multiprocessors: 0,
+        versions,
+    };
+    let ctx = CudaContext::new(ordinal)
+        .map_err(|e| (unknown.clone(), format!("creating a context: {e}")))?;
+    let summary = GpuSummary {
+        ordinal,
+        name: ctx.name().unwrap_or_else(|_| "unknown".into()),
+        compute_capability: ctx.compute_capability().unwrap_or((0, 0)),
+        memory: ctx.total_mem().unwrap_or(0),
+        multiprocessors: ctx
+            .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+            .unwrap_or(0),
+        versions,
+    };
+    let fail = |why: String| (summary.clone(), why);
+    let (ed, ed_cached) = compile(&vigil_kernels::ED25519, &summary, cache_dir).map_err(fail)?;
+    let (mk, mk_cached) = compile(&vigil_kernels::MERKLE, &summary, cache_dir).map_err(fail)?;
+    let ed = ctx
+        .load_module(ed)
+        .map_err(|e| fail(format!("loading the Ed25519 module: {e}")))?;
+    let mk = ctx
+        .load_module(mk)
+        .map_err(|e| fail(format!("loading the Merkle module: {e}")))?;
+    let function = |m: &Arc<cudarc::driver::CudaModule>, name: &str| {
+        m.load_function(name)
+            .map_err(|e| fail(format!("kernel {name}: {e}")))
+    };
+    let functions = Functions {
+        challenge: function(&ed, names::ED25519_CHALLENGE)?,
+        verify: function(&ed, names::ED25519_VERIFY)?,
+        leaves: function(&mk, names::MERKLE_LEAVES)?,
+        reduce: function(&mk, names::MERKLE_REDUCE)?,
+    };
+    let queue =
+        GpuQueue::new(ctx, functions).map_err(|e| fail(format!("allocating buffers: {e}")))?;
+    let info = BackendInfo {
+        name: NAME.into(),
+        devices: vec![summary.to_string()],
+        preferred_batch: PREFERRED_BATCH,
+    };
+    let dev = slots::Device::start(queue, gpu_name(&summary), info)
+        .map_err(|e| fail(format!("starting the GPU worker: {e}")))?;
+    Ok((summary, dev, ed_cached && mk_cached))
+}
+
+/// NVRTC options. Part of the cache key.
+fn nvrtc_options(arch: &str) -> Vec<String> {
+    vec![format!("--gpu-architecture={arch}"), "--std=c++17".into()]
+}
+
+/// Compiles one program for the GPU's architecture, through the on-disk PTX cache.
+fn compile(
+    program: &vigil_kernels::Program,
+    gpu: &GpuSummary,
+    cache_dir: Option<&Path>,
+) -> Result<(Ptx, bool), String> {
+    let arch = gpu.arch();
+    let options = nvrtc_options(&arch);
+    let joined = options.join(" ");
+    let driver = gpu.versions.driver.to_string();
+    let nvrtc = gpu.versions.nvrtc.to_string();
+    let key = cache::Key {
+        program: program.name,
+        source_hash: program.source_hash(),
+        device: [&arch, "nvidia", &driver, &nvrtc, "ptx"],
+        options: &joined,
+    };
+    if let Some(ptx) = cache_dir.and_then(|dir| cache::load(dir, &key)) {
+        if let Ok(text) = String::from_utf8(ptx) {
+            return Ok((Ptx::from_src(text), true));
+        }
+    }
+    let started = std::time::Instant::now();
+    let opts = CompileOptions {
+        options,
+        name: Some(format!("{}.cu", program.name)),
+        ..CompileOptions::default()
+    };
+    let ptx = cudarc::nvrtc::compile_ptx_with_opts(program.source, opts)
+        .map_err(|e| format!("NVRTC could not compile {} for {arch}: {e}", program.name))?;
+    tracing::info!(program = program.name, %arch, seconds = started.elapsed().as_secs_f64(), "kernels compiled by NVRTC");
+    if let Some(dir) = cache_dir {
+        if let Err(e) = cache::store(dir, &key, ptx.to_src().as_bytes()) {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not cache the PTX");
+        }
+    }
+    Ok((ptx, false))
+}
