@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::CudaContext;
 use cudarc::nvrtc::{CompileOptions, Ptx};
-use vigil_core::slots::{self, Pool};
+use vigil_core::slots;
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
 use vigil_kernels::{cache, names};
 
@@ -178,14 +178,8 @@ impl std::fmt::Display for GpuSummary {
     }
 }
 
-/// A GPU and whether it is in use.
-#[derive(Debug, Clone)]
-pub struct GpuStatus {
-    /// What it is.
-    pub summary: GpuSummary,
-    /// `Ok(note)` if in service, `Err(why not)` otherwise.
-    pub status: Result<String, String>,
-}
+/// A GPU and whether it is in use, or why not.
+pub type GpuStatus = slots::DeviceStatus<GpuSummary>;
 
 /// How to open the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,8 +201,7 @@ static START_LOCK: Mutex<()> = Mutex::new(());
 
 /// Every NVIDIA GPU, each self-tested, behind one [`Backend`].
 pub struct CudaBackend {
-    pool: Pool,
-    statuses: Vec<GpuStatus>,
+    opened: slots::Opened<GpuSummary>,
 }
 
 impl CudaBackend {
@@ -223,83 +216,40 @@ impl CudaBackend {
         if count <= 0 {
             return Err(unavailable("the NVIDIA driver lists no GPU"));
         }
-        let mut devices = Vec::new();
-        let mut statuses = Vec::new();
+        let mut roster = slots::Roster::default();
         for ordinal in 0..usize::try_from(count).unwrap_or(0) {
-            let (summary, status) = match start(ordinal, versions, opts.cache_dir.as_deref()) {
-                Ok((summary, dev, from_cache)) => match vigil_core::conformance::self_test(&dev) {
-                    Ok(()) => {
-                        devices.push(Arc::new(dev));
-                        let how = if from_cache {
-                            "kernels from the cache"
-                        } else {
-                            "kernels compiled"
-                        };
-                        (summary, Ok(format!("self-test passed; {how}")))
-                    }
-                    Err(e) => (summary, Err(format!("failed its self-test: {e}"))),
-                },
-                Err((summary, why)) => (summary, Err(why)),
-            };
-            match &status {
-                Ok(note) => tracing::info!(gpu = %summary, %note, "GPU in service"),
-                Err(why) => tracing::warn!(gpu = %summary, %why, "GPU not used"),
+            match start(ordinal, versions, opts.cache_dir.as_deref()) {
+                Ok((summary, dev, note)) => roster.admit(summary, Ok((dev, note))),
+                Err((summary, why)) => roster.admit(summary, Err(why)),
             }
-            statuses.push(GpuStatus { summary, status });
-        }
-        if devices.is_empty() {
-            let why: Vec<String> = statuses
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}: {}",
-                        s.summary.name,
-                        s.status.as_ref().err().map_or("", String::as_str)
-                    )
-                })
-                .collect();
-            return Err(unavailable(format!("no usable GPU ({})", why.join("; "))));
         }
         Ok(CudaBackend {
-            pool: Pool::new(NAME, PREFERRED_BATCH, devices),
-            statuses,
+            opened: roster.finish(NAME, "GPU", PREFERRED_BATCH)?,
         })
     }
 
     /// Every GPU found, with whether it is in service and why not.
     pub fn devices(&self) -> Vec<GpuStatus> {
-        let mut out = self.statuses.clone();
-        for s in &mut out {
-            let taken_out = self
-                .pool
-                .devices()
-                .iter()
-                .find(|d| d.name() == gpu_name(&s.summary))
-                .and_then(|d| d.failure());
-            if let (Ok(_), Some(why)) = (&s.status, taken_out) {
-                s.status = Err(format!("taken out of service: {why}"));
-            }
-        }
-        out
+        self.opened.devices()
     }
 
     /// The GPUs in service (or taken out of service since opening).
     pub fn in_service(&self) -> &[Arc<slots::Device>] {
-        self.pool.devices()
+        self.opened.in_service()
     }
 }
 
 impl Backend for CudaBackend {
     fn info(&self) -> BackendInfo {
-        self.pool.info()
+        self.opened.pool().info()
     }
 
     fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
-        self.pool.verify(batch, profile)
+        self.opened.pool().verify(batch, profile)
     }
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
-        self.pool.merkle_root(leaves)
+        self.opened.pool().merkle_root(leaves)
     }
 }
 
@@ -307,7 +257,7 @@ fn gpu_name(s: &GpuSummary) -> String {
     format!("cuda:{} {}", s.ordinal, s.name)
 }
 
-type Started = (GpuSummary, slots::Device, bool);
+type Started = (GpuSummary, slots::Device, String);
 
 /// Opens GPU `ordinal`: context, kernels, slots, worker.
 fn start(
@@ -363,7 +313,12 @@ fn start(
     };
     let dev = slots::Device::start(queue, gpu_name(&summary), info)
         .map_err(|e| fail(format!("starting the GPU worker: {e}")))?;
-    Ok((summary, dev, ed_cached && mk_cached))
+    let note = if ed_cached && mk_cached {
+        "kernels from the cache"
+    } else {
+        "kernels compiled"
+    };
+    Ok((summary, dev, note.to_owned()))
 }
 
 /// NVRTC options. Part of the cache key.

@@ -27,7 +27,7 @@ use opencl3::device::{
     Device, CL_DEVICE_TYPE_ACCELERATOR, CL_DEVICE_TYPE_ALL, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_GPU,
 };
 use opencl3::platform::{get_platforms, Platform};
-use vigil_core::slots::{self, Pool};
+use vigil_core::slots;
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
 
 const NAME: &str = "opencl";
@@ -208,31 +208,32 @@ fn unavailable(reason: &str) -> BackendError {
     }
 }
 
-/// A device and whether it is in use.
-#[derive(Debug, Clone)]
-pub struct DeviceStatus {
-    /// What it is.
-    pub summary: DeviceSummary,
-    /// `Ok(note)` if in use (the note says whether its programs came from the cache),
-    /// `Err(why not)` otherwise.
-    pub status: Result<String, String>,
-}
+/// A device and whether it is in use (`Ok(note)`: the note says whether its programs
+/// came from the cache), or why not.
+pub type DeviceStatus = slots::DeviceStatus<DeviceSummary>;
 
 /// Builds the programs on `found` and starts its worker. The self-test is the caller's.
 fn start(
+    index: usize,
     found: &Found,
     cache_dir: Option<&std::path::Path>,
-) -> Result<(slots::Device, bool), String> {
+) -> Result<(slots::Device, String), String> {
     let opened = device::open(&found.device, &found.summary, cache_dir)?;
-    let from_cache = opened.from_cache;
+    let note = if opened.from_cache {
+        "programs from the cache"
+    } else {
+        "programs built"
+    };
     let info = BackendInfo {
         name: NAME.into(),
         devices: vec![found.summary.to_string()],
         preferred_batch: PREFERRED_BATCH,
     };
-    let dev = slots::Device::start(opened, found.summary.name.clone(), info)
+    // The index keeps identical cards apart in errors and logs.
+    let name = format!("opencl:{index} {}", found.summary.name);
+    let dev = slots::Device::start(opened, name, info)
         .map_err(|e| format!("starting the device worker: {e}"))?;
-    Ok((dev, from_cache))
+    Ok((dev, note.to_owned()))
 }
 
 /// Signatures per batch at which a GPU is busy enough to reach its throughput.
@@ -240,8 +241,7 @@ const PREFERRED_BATCH: usize = 65_536;
 
 /// Every usable OpenCL device, behind one [`Backend`].
 pub struct OpenclBackend {
-    pool: Pool,
-    statuses: Vec<DeviceStatus>,
+    opened: slots::Opened<DeviceSummary>,
 }
 
 impl OpenclBackend {
@@ -252,104 +252,51 @@ impl OpenclBackend {
         let _serial = START_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let found = discover_locked()?;
         let any_accelerator = found.iter().any(Found::is_accelerator);
-        let mut devices = Vec::new();
-        let mut statuses = Vec::new();
-        for f in &found {
+        let mut roster = slots::Roster::default();
+        for (index, f) in found.iter().enumerate() {
             let selected = match opts.select {
                 Select::Accelerators => f.is_accelerator(),
                 Select::AcceleratorsElseAny => f.is_accelerator() || !any_accelerator,
                 Select::Any => true,
             };
-            if !selected {
-                statuses.push(DeviceStatus {
-                    summary: f.summary.clone(),
-                    status: Err(if any_accelerator || opts.select == Select::Accelerators {
-                        "not used: a CPU device (the CPU backend serves the CPU)".into()
-                    } else {
-                        "not selected".into()
-                    }),
-                });
-                continue;
+            if selected {
+                roster.admit(
+                    f.summary.clone(),
+                    start(index, f, opts.cache_dir.as_deref()),
+                );
+            } else if any_accelerator || opts.select == Select::Accelerators {
+                let why = "not used: a CPU device (the CPU backend serves the CPU)";
+                roster.refuse(f.summary.clone(), why.into());
+            } else {
+                roster.refuse(f.summary.clone(), "not selected".into());
             }
-            let started = start(f, opts.cache_dir.as_deref());
-            let status = match started {
-                Err(e) => Err(e),
-                Ok((dev, from_cache)) => match vigil_core::conformance::self_test(&dev) {
-                    Ok(()) => {
-                        devices.push(Arc::new(dev));
-                        Ok(if from_cache {
-                            "self-test passed; programs from the cache".to_owned()
-                        } else {
-                            "self-test passed; programs built".to_owned()
-                        })
-                    }
-                    Err(e) => Err(format!("failed its self-test: {e}")),
-                },
-            };
-            match &status {
-                Ok(note) => tracing::info!(device = %f.summary, %note, "OpenCL device in service"),
-                Err(why) => tracing::warn!(device = %f.summary, %why, "OpenCL device not used"),
-            }
-            statuses.push(DeviceStatus {
-                summary: f.summary.clone(),
-                status,
-            });
-        }
-        if devices.is_empty() {
-            let why: Vec<String> = statuses
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}: {}",
-                        s.summary.name,
-                        s.status.as_ref().err().map_or("", String::as_str)
-                    )
-                })
-                .collect();
-            return Err(unavailable(&format!(
-                "no usable OpenCL device ({})",
-                why.join("; ")
-            )));
         }
         Ok(OpenclBackend {
-            pool: Pool::new(NAME, PREFERRED_BATCH, devices),
-            statuses,
+            opened: roster.finish(NAME, "OpenCL device", PREFERRED_BATCH)?,
         })
     }
 
     /// Every device found, with whether it is in service and why not.
     pub fn devices(&self) -> Vec<DeviceStatus> {
-        let mut out = self.statuses.clone();
-        for s in &mut out {
-            let taken_out = self
-                .pool
-                .devices()
-                .iter()
-                .find(|d| d.name() == s.summary.name)
-                .and_then(|d| d.failure());
-            if let (Ok(_), Some(why)) = (&s.status, taken_out) {
-                s.status = Err(format!("taken out of service: {why}"));
-            }
-        }
-        out
+        self.opened.devices()
     }
 
     /// The devices in service (or taken out of service since opening).
     pub fn in_service(&self) -> &[Arc<slots::Device>] {
-        self.pool.devices()
+        self.opened.in_service()
     }
 }
 
 impl Backend for OpenclBackend {
     fn info(&self) -> BackendInfo {
-        self.pool.info()
+        self.opened.pool().info()
     }
 
     fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
-        self.pool.verify(batch, profile)
+        self.opened.pool().verify(batch, profile)
     }
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
-        self.pool.merkle_root(leaves)
+        self.opened.pool().merkle_root(leaves)
     }
 }

@@ -208,26 +208,14 @@ fn a_failed_device_refuses_work_and_says_why() {
 #[test]
 fn merkle_known_answer_vectors() {
     let vectors: serde_json::Value =
-        serde_json::from_str(include_str!("../../../testdata/merkle/vectors.json")).unwrap();
+        serde_json::from_str(conformance::MERKLE_VECTORS_JSON).unwrap();
     let backend = backend();
     let cases = vectors["cases"].as_array().unwrap();
     assert!(cases.len() >= 20);
     for case in cases {
         let set = case["leaf_set"].as_str().unwrap();
         let n = usize::try_from(case["n"].as_u64().unwrap()).unwrap();
-        // The leaf sets of testdata/merkle/README.md.
-        let mut leaves = Leaves::with_capacity(n, 32 * n);
-        for i in 0..n {
-            match set {
-                "hash32" => {
-                    let mut input = b"vigil-merkle-v1 test leaf".to_vec();
-                    input.extend_from_slice(&(i as u64).to_le_bytes());
-                    leaves.push(blake3::hash(&input).as_bytes()).unwrap();
-                }
-                "bytes_i" => leaves.push(&vec![i.to_le_bytes()[0]; i]).unwrap(),
-                other => panic!("unknown leaf set {other}"),
-            }
-        }
+        let leaves = conformance::merkle_vector_leaves(set, n).expect("a known leaf set");
         let got = backend.merkle_root(Arc::new(leaves)).wait().unwrap();
         assert_eq!(
             hex::encode(got),

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use vigil_core::merkle::{self, EMPTY_CONTEXT, LEAF_CONTEXT, NODE_CONTEXT};
-use vigil_core::Leaves;
+use vigil_core::{conformance, Leaves};
 
 const HASH32_SIZES: [usize; 11] = [0, 1, 2, 3, 4, 5, 7, 8, 9, 1000, (1 << 20) + 1];
 const BYTES_I_SIZES: [usize; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 66, 1100];
@@ -63,23 +63,8 @@ struct Proof {
     path: Vec<String>,
 }
 
-fn hash32_leaves(n: usize) -> Result<Leaves, vigil_core::BatchError> {
-    let mut leaves = Leaves::with_capacity(n, 32 * n);
-    for i in 0..n as u64 {
-        let mut input = b"vigil-merkle-v1 test leaf".to_vec();
-        input.extend_from_slice(&i.to_le_bytes());
-        leaves.push(blake3::hash(&input).as_bytes())?;
-    }
-    Ok(leaves)
-}
-
-fn bytes_i_leaves(n: usize) -> Result<Leaves, vigil_core::BatchError> {
-    let mut leaves = Leaves::with_capacity(n, n * n / 2);
-    for i in 0..n {
-        // The low byte of i: i mod 256.
-        leaves.push(&vec![i.to_le_bytes()[0]; i])?;
-    }
-    Ok(leaves)
+fn leaves(set: &str, n: usize) -> Result<Leaves, String> {
+    conformance::merkle_vector_leaves(set, n).ok_or_else(|| format!("{set} n={n}: no leaves"))
 }
 
 fn case(leaf_set: &'static str, leaves: &Leaves) -> Result<Case, Box<dyn std::error::Error>> {
@@ -118,10 +103,10 @@ fn case(leaf_set: &'static str, leaves: &Leaves) -> Result<Case, Box<dyn std::er
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cases = Vec::new();
     for n in HASH32_SIZES {
-        cases.push(case("hash32", &hash32_leaves(n)?)?);
+        cases.push(case("hash32", &leaves("hash32", n)?)?);
     }
     for n in BYTES_I_SIZES {
-        cases.push(case("bytes_i", &bytes_i_leaves(n)?)?);
+        cases.push(case("bytes_i", &leaves("bytes_i", n)?)?);
     }
     let keys = merkle::context_keys();
     let vectors = Vectors {

@@ -56,6 +56,30 @@ pub const WYCHEPROOF_JSON: &str = include_str!("../../../testdata/wycheproof/ed2
 pub const EDGE_JSONL: &str = include_str!("../../../testdata/edge/ed25519_edge.jsonl");
 /// The official BLAKE3 test vectors (BLAKE3-team/BLAKE3).
 pub const BLAKE3_JSON: &str = include_str!("../../../testdata/blake3/test_vectors.json");
+/// The vigil-merkle-v1 known-answer vectors (made by `examples/gen_merkle_vectors.rs`,
+/// checked independently by `testdata/merkle/check.py`).
+pub const MERKLE_VECTORS_JSON: &str = include_str!("../../../testdata/merkle/vectors.json");
+
+/// Leaf set `set` of the Merkle known-answer vectors with `n` leaves (see
+/// `testdata/merkle/README.md`): `hash32`, leaf `i` = the 32 bytes of
+/// BLAKE3(b"vigil-merkle-v1 test leaf" || u64_le(i)); `bytes_i`, leaf `i` = `i` bytes,
+/// each `i mod 256`. `None` for another set name, or leaves past 4 GiB.
+pub fn merkle_vector_leaves(set: &str, n: usize) -> Option<Leaves> {
+    let mut leaves = Leaves::with_capacity(n, 32 * n);
+    for i in 0..n {
+        match set {
+            "hash32" => {
+                let mut input = b"vigil-merkle-v1 test leaf".to_vec();
+                input.extend_from_slice(&(i as u64).to_le_bytes());
+                leaves.push(blake3::hash(&input).as_bytes()).ok()?;
+            }
+            // The low byte of i: i mod 256.
+            "bytes_i" => leaves.push(&vec![i.to_le_bytes()[0]; i]).ok()?,
+            _ => return None,
+        }
+    }
+    Some(leaves)
+}
 
 /// Set name of the Wycheproof vectors.
 pub const SET_WYCHEPROOF: &str = "wycheproof";

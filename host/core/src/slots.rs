@@ -19,6 +19,10 @@
 //!   error too.
 //! * [`Device`] implements [`Backend`]; [`Pool`] puts several devices behind one
 //!   backend, sending work to the one with the least in flight.
+//! * [`Roster`] is how a backend opens its devices: each started device runs the
+//!   known-answer self-test and goes into the pool only if it passes; every device found
+//!   keeps its status (in use, or why not, or taken out of service since) for
+//!   `vigil devices`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -259,8 +263,8 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
         device: name.to_owned(),
         reason: reason.to_owned(),
     };
-    let answer = |f: &mut dyn FnMut()| {
-        f();
+    // Every piece of work taken is answered exactly once, then counted out of flight.
+    let settle = || {
         shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     };
     let mut open = true;
@@ -287,12 +291,8 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
             };
             if let Some(reason) = shared.failure() {
                 free.push(slot);
-                let mut work = Some(work);
-                answer(&mut || {
-                    if let Some(w) = work.take() {
-                        w.fail(failed(&reason));
-                    }
-                });
+                work.fail(failed(&reason));
+                settle();
                 continue;
             }
             let enqueued = match &work {
@@ -303,20 +303,15 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
                 Ok(done) => flight.push_back(InFlight { slot, done, work }),
                 Err(refusal) => {
                     free.push(slot);
-                    let err = match refusal {
+                    work.fail(match refusal {
                         Refusal::Unfit(why) => BackendError::Internal(why),
                         Refusal::Failed(why) => {
                             let reason = format!("enqueue failed: {why}");
                             shared.fail(name, reason.clone());
                             failed(&reason)
                         }
-                    };
-                    let mut work = Some(work);
-                    answer(&mut || {
-                        if let Some(w) = work.take() {
-                            w.fail(err.clone());
-                        }
                     });
+                    settle();
                 }
             }
         }
@@ -326,32 +321,21 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
             }
             return;
         };
-        let waited = queue.wait(slot, done);
-        let mut work = Some(work);
-        match waited {
-            Ok(()) if shared.failure().is_none() => answer(&mut || {
-                if let Some(w) = work.take() {
-                    deliver(&queue, slot, w, shared, name);
-                }
-            }),
-            Ok(()) => {
-                let reason = shared.failure().unwrap_or_default();
-                answer(&mut || {
-                    if let Some(w) = work.take() {
-                        w.fail(failed(&reason));
-                    }
-                });
-            }
+        // Why the work cannot be trusted, if it cannot: the wait failed, or the device
+        // was taken out of service while the work was in flight.
+        let distrust = match queue.wait(slot, done) {
+            Ok(()) => shared.failure(),
             Err(e) => {
                 let reason = format!("batch did not complete: {e}");
                 shared.fail(name, reason.clone());
-                answer(&mut || {
-                    if let Some(w) = work.take() {
-                        w.fail(failed(&reason));
-                    }
-                });
+                Some(reason)
             }
+        };
+        match distrust {
+            None => deliver(&queue, slot, work, shared, name),
+            Some(reason) => work.fail(failed(&reason)),
         }
+        settle();
         free.push(slot);
     }
 }
@@ -388,6 +372,145 @@ fn deliver<Q: DeviceQueue>(queue: &Q, slot: usize, work: Work, shared: &Shared, 
             }
             done.complete(Ok(root));
         }
+    }
+}
+
+/// A device a backend found, and whether it is in use or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStatus<S> {
+    /// What it is.
+    pub summary: S,
+    /// `Ok(note)` if in service, `Err(why not)` otherwise.
+    pub status: Result<String, String>,
+}
+
+/// Every device a backend found and what became of it, built while the backend opens
+/// its devices; [`Roster::finish`] turns it into the [`Pool`] of those in service.
+#[derive(Debug)]
+pub struct Roster<S> {
+    /// Each device found, with its place in `devices` if it went into service.
+    found: Vec<(DeviceStatus<S>, Option<usize>)>,
+    devices: Vec<Arc<Device>>,
+}
+
+impl<S> Default for Roster<S> {
+    fn default() -> Self {
+        Roster {
+            found: Vec::new(),
+            devices: Vec::new(),
+        }
+    }
+}
+
+impl<S: Clone + std::fmt::Display> Roster<S> {
+    /// Records a device that is not put in service, and why (a choice, such as a device
+    /// kind the backend does not use, or a device that could not start).
+    pub fn refuse(&mut self, summary: S, why: String) {
+        tracing::debug!(device = %summary, %why, "device not used");
+        self.found.push((
+            DeviceStatus {
+                summary,
+                status: Err(why),
+            },
+            None,
+        ));
+    }
+
+    /// Takes a device whose start was attempted: `started` is the running device and a
+    /// note on how it started, or why it could not. A started device runs the
+    /// known-answer self-test and is put in service only if it passes.
+    pub fn admit(&mut self, summary: S, started: Result<(Device, String), String>) {
+        let tested = started.and_then(|(device, note)| {
+            crate::conformance::self_test(&device)
+                .map(|()| (device, format!("self-test passed; {note}")))
+                .map_err(|e| format!("failed its self-test: {e}"))
+        });
+        match tested {
+            Ok((device, note)) => {
+                tracing::info!(device = %summary, %note, "device in service");
+                self.found.push((
+                    DeviceStatus {
+                        summary,
+                        status: Ok(note),
+                    },
+                    Some(self.devices.len()),
+                ));
+                self.devices.push(Arc::new(device));
+            }
+            Err(why) => {
+                tracing::warn!(device = %summary, %why, "device not used");
+                self.refuse(summary, why);
+            }
+        }
+    }
+
+    /// The devices in service as one [`Pool`] named `backend`, with the roster kept for
+    /// [`Opened::devices`]; `Unavailable` naming every device's reason if none passed.
+    /// `kind` names a device in that message (`OpenCL device`, `GPU`).
+    pub fn finish(
+        self,
+        backend: &str,
+        kind: &str,
+        preferred_batch: usize,
+    ) -> Result<Opened<S>, BackendError> {
+        if self.devices.is_empty() {
+            let why: Vec<String> = self
+                .found
+                .iter()
+                .map(|(d, _)| {
+                    let reason = d.status.as_ref().err().map_or("", String::as_str);
+                    format!("{}: {reason}", d.summary)
+                })
+                .collect();
+            return Err(BackendError::Unavailable {
+                backend: backend.to_owned(),
+                reason: format!("no usable {kind} ({})", why.join("; ")),
+            });
+        }
+        Ok(Opened {
+            pool: Pool::new(backend, preferred_batch, self.devices),
+            found: self.found,
+        })
+    }
+}
+
+/// A backend's devices once opened: the [`Pool`] of those in service and the status
+/// of every device found.
+#[derive(Debug)]
+pub struct Opened<S> {
+    pool: Pool,
+    found: Vec<(DeviceStatus<S>, Option<usize>)>,
+}
+
+impl<S: Clone> Opened<S> {
+    /// Every device found, with whether it is in service and why not (a device taken
+    /// out of service since opening says so).
+    pub fn devices(&self) -> Vec<DeviceStatus<S>> {
+        self.found
+            .iter()
+            .map(|(d, index)| {
+                let taken_out = index
+                    .and_then(|i| self.pool.devices().get(i))
+                    .and_then(|dev| dev.failure());
+                match taken_out {
+                    Some(why) => DeviceStatus {
+                        summary: d.summary.clone(),
+                        status: Err(format!("taken out of service: {why}")),
+                    },
+                    None => d.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The devices in service (or taken out of service since opening).
+    pub fn in_service(&self) -> &[Arc<Device>] {
+        self.pool.devices()
+    }
+
+    /// The pool of devices in service: the backend itself.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 }
 

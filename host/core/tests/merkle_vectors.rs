@@ -6,7 +6,7 @@ use serde::Deserialize;
 use vigil_core::merkle::{self, InclusionProof};
 use vigil_core::Leaves;
 
-const VECTORS: &str = include_str!("../../../testdata/merkle/vectors.json");
+const VECTORS: &str = vigil_core::conformance::MERKLE_VECTORS_JSON;
 
 #[derive(Deserialize)]
 struct Vectors {
@@ -50,20 +50,8 @@ fn h32(s: &str) -> [u8; 32] {
 
 /// The leaf sets, as defined in testdata/merkle/README.md.
 fn leaves(set: &str, n: usize) -> Leaves {
-    let mut leaves = Leaves::with_capacity(n, 32 * n);
-    for i in 0..n {
-        match set {
-            "hash32" => {
-                let mut input = b"vigil-merkle-v1 test leaf".to_vec();
-                input.extend_from_slice(&(i as u64).to_le_bytes());
-                leaves.push(blake3::hash(&input).as_bytes()).unwrap();
-            }
-            // i.to_le_bytes()[0] is i mod 256.
-            "bytes_i" => leaves.push(&vec![i.to_le_bytes()[0]; i]).unwrap(),
-            other => panic!("unknown leaf set {other}"),
-        }
-    }
-    leaves
+    vigil_core::conformance::merkle_vector_leaves(set, n)
+        .unwrap_or_else(|| panic!("unknown leaf set {set}"))
 }
 
 #[test]

@@ -183,14 +183,20 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
                 None => cpu,
             }
         }
-        Choice::Cuda => Arc::new(
-            CudaBackend::open(&vigil_cuda::Options::default())
-                .context("backend cuda is not available")?,
-        ),
-        Choice::Opencl => Arc::new(
-            OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny))
-                .context("backend opencl is not available")?,
-        ),
+        // Device backends self-test every device while opening and keep only those
+        // that pass (vigil_core::slots::Roster); a second test here would repeat it.
+        Choice::Cuda => {
+            return Ok(Arc::new(
+                CudaBackend::open(&vigil_cuda::Options::default())
+                    .context("backend cuda is not available")?,
+            ))
+        }
+        Choice::Opencl => {
+            return Ok(Arc::new(
+                OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny))
+                    .context("backend opencl is not available")?,
+            ))
+        }
         #[cfg(feature = "null-backend")]
         Choice::Null => {
             tracing::warn!("the null backend verifies nothing and rejects every signature");
@@ -232,8 +238,8 @@ pub fn open_list(
     };
     for &choice in choices {
         if choice == Choice::Auto {
+            // Each accelerator's devices passed their self-tests while it opened.
             for backend in auto_accelerators() {
-                self_test(backend.as_ref())?;
                 keep(backend);
             }
             keep(open(Choice::Cpu, threads)?);
