@@ -15,15 +15,25 @@
 //!   [`queue::GpuQueue`]: several streams, page-locked buffers allocated once, copy-in,
 //!   kernels and copy-out of consecutive batches overlapped. Every GPU of the machine is
 //!   used; work goes to the one with the least in flight.
+//! * **Small batches** (up to 1,024 signatures) can take [`small`]: CUDA graphs captured
+//!   at start-up, one packed upload and one launch per batch. Off unless
+//!   [`Options::graphs`] (or `VIGIL_CUDA_GRAPHS=1`) asks for it, until
+//!   `benches/gpu/run.sh` has measured it against the regular path on a GPU.
+//! * **Kernel time** of every batch is measured with CUDA events and summed
+//!   ([`vigil_core::Backend::kernel_time`]), so benchmarks report the GPU's compute rate
+//!   beside the end-to-end rate.
 //! * **Trust.** Each GPU runs the known-answer self-test before it serves; one that
 //!   fails is left out and [`CudaBackend::devices`] says why. A GPU that errors later is
 //!   taken out of service and the batches it held come back as `DeviceFailed`, which the
 //!   scheduler re-runs elsewhere.
 
 pub mod queue;
+pub mod small;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::CudaContext;
@@ -186,12 +196,17 @@ pub type GpuStatus = slots::DeviceStatus<GpuSummary>;
 pub struct Options {
     /// Where compiled kernels are cached; `None` turns the cache off.
     pub cache_dir: Option<PathBuf>,
+    /// Send batches of up to 1,024 signatures through pre-captured CUDA graphs.
+    pub graphs: bool,
 }
 
 impl Default for Options {
+    /// The cache under the user's cache directory; graphs as `VIGIL_CUDA_GRAPHS` says
+    /// (`1` on, anything else or unset off).
     fn default() -> Self {
         Options {
             cache_dir: cache::default_dir(NAME),
+            graphs: std::env::var("VIGIL_CUDA_GRAPHS").is_ok_and(|v| v == "1"),
         }
     }
 }
@@ -202,6 +217,8 @@ static START_LOCK: Mutex<()> = Mutex::new(());
 /// Every NVIDIA GPU, each self-tested, behind one [`Backend`].
 pub struct CudaBackend {
     opened: slots::Opened<GpuSummary>,
+    /// Kernel nanoseconds of every GPU, summed.
+    kernel_ns: Arc<AtomicU64>,
 }
 
 impl CudaBackend {
@@ -217,14 +234,16 @@ impl CudaBackend {
             return Err(unavailable("the NVIDIA driver lists no GPU"));
         }
         let mut roster = slots::Roster::default();
+        let kernel_ns = Arc::new(AtomicU64::new(0));
         for ordinal in 0..usize::try_from(count).unwrap_or(0) {
-            match start(ordinal, versions, opts.cache_dir.as_deref()) {
+            match start(ordinal, versions, opts, &kernel_ns) {
                 Ok((summary, dev, note)) => roster.admit(summary, Ok((dev, note))),
                 Err((summary, why)) => roster.admit(summary, Err(why)),
             }
         }
         Ok(CudaBackend {
             opened: roster.finish(NAME, "GPU", PREFERRED_BATCH)?,
+            kernel_ns,
         })
     }
 
@@ -251,6 +270,10 @@ impl Backend for CudaBackend {
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
         self.opened.pool().merkle_root(leaves)
     }
+
+    fn kernel_time(&self) -> Option<Duration> {
+        Some(Duration::from_nanos(self.kernel_ns.load(Ordering::Relaxed)))
+    }
 }
 
 fn gpu_name(s: &GpuSummary) -> String {
@@ -263,8 +286,10 @@ type Started = (GpuSummary, slots::Device, String);
 fn start(
     ordinal: usize,
     versions: Versions,
-    cache_dir: Option<&Path>,
+    opts: &Options,
+    kernel_ns: &Arc<AtomicU64>,
 ) -> Result<Started, (GpuSummary, String)> {
+    let cache_dir = opts.cache_dir.as_deref();
     let unknown = GpuSummary {
         ordinal,
         name: "unknown".into(),
@@ -304,8 +329,11 @@ fn start(
         leaves: function(&mk, names::MERKLE_LEAVES)?,
         reduce: function(&mk, names::MERKLE_REDUCE)?,
     };
-    let queue =
-        GpuQueue::new(ctx, functions).map_err(|e| fail(format!("allocating buffers: {e}")))?;
+    let queue = GpuQueue::new(ctx, functions, opts.graphs, Arc::clone(kernel_ns)).map_err(|e| {
+        fail(format!(
+            "allocating buffers and capturing the small-batch graphs: {e}"
+        ))
+    })?;
     let info = BackendInfo {
         name: NAME.into(),
         devices: vec![summary.to_string()],

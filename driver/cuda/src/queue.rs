@@ -12,6 +12,16 @@
 //! the next power of two when a larger batch arrives and are then reused, so steady
 //! traffic allocates nothing, on the host or on the GPU, and compiles nothing.
 //!
+//! Batches of up to 1,024 signatures take the small-batch path instead ([`crate::small`]):
+//! one packed upload and one graph launch.
+//!
+//! Each slot also records a pair of timing events around its kernels, so the time the
+//! GPU spent computing (copies excluded) is known per batch and summed per GPU: that is
+//! the kernel throughput `vigil bench` reports beside the end-to-end figure.
+//!
+//! Buffers the host writes are write-combined pinned memory (fast to fill, slow to read);
+//! buffers the host reads back (verdicts, roots) are ordinary cached pinned memory.
+//!
 //! cudarc's automatic event tracking is switched off: each slot's buffers are used by
 //! its stream alone, and the worker waits for a slot's final event before it touches
 //! the slot again, which is all the ordering the buffers need.
@@ -20,8 +30,10 @@
 // checked against the kernel's signature. Each use says why it holds.
 #![allow(unsafe_code)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{
     CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError,
     LaunchConfig, PinnedHostSlice, PushKernelArg as _, ValidAsZeroBits,
@@ -29,10 +41,12 @@ use cudarc::driver::{
 use vigil_core::slots::{DeviceQueue, Refusal};
 use vigil_core::{Batch, Leaves, Profile};
 
+use crate::small::SmallPath;
+
 /// Batches one GPU holds at once (each with its own stream and buffers).
 pub const SLOTS: usize = 4;
 /// Threads per block for the one-thread-per-signature and one-thread-per-leaf kernels.
-const BLOCK: u32 = 64;
+pub(crate) const BLOCK: u32 = 64;
 /// Initial buffer sizes; they grow on demand.
 const INITIAL_ARENA: usize = 4 << 20;
 const INITIAL_ITEMS: usize = 16 << 10;
@@ -54,20 +68,52 @@ struct Staged<T: DeviceRepr + ValidAsZeroBits> {
     host: PinnedHostSlice<T>,
     dev: CudaSlice<T>,
     cap: usize,
+    /// Host allocation flags, kept when the buffer grows.
+    flags: u32,
 }
 
 impl<T: DeviceRepr + ValidAsZeroBits + Copy> Staged<T> {
+    /// A buffer the host fills and the GPU reads (write-combined host memory).
     fn new(
         ctx: &Arc<CudaContext>,
         stream: &Arc<CudaStream>,
         cap: usize,
     ) -> Result<Self, DriverError> {
+        Self::with_host_flags(
+            ctx,
+            stream,
+            cap,
+            cudarc::driver::sys::CU_MEMHOSTALLOC_WRITECOMBINED,
+        )
+    }
+
+    /// A buffer the GPU fills and the host reads (cached host memory: reading
+    /// write-combined memory is uncached and slow).
+    fn readback(
+        ctx: &Arc<CudaContext>,
+        stream: &Arc<CudaStream>,
+        cap: usize,
+    ) -> Result<Self, DriverError> {
+        Self::with_host_flags(ctx, stream, cap, 0)
+    }
+
+    fn with_host_flags(
+        ctx: &Arc<CudaContext>,
+        stream: &Arc<CudaStream>,
+        cap: usize,
+        flags: u32,
+    ) -> Result<Self, DriverError> {
         let cap = cap.max(1);
         // SAFETY: the pinned memory is only read after it has been written (uploads copy
         // exactly the bytes just written; downloads are written by the GPU first).
-        let host = unsafe { ctx.alloc_pinned::<T>(cap) }?;
+        let host = unsafe { ctx.alloc_pinned_with_flags::<T>(cap, flags) }?;
         let dev = stream.alloc_zeros::<T>(cap)?;
-        Ok(Staged { host, dev, cap })
+        Ok(Staged {
+            host,
+            dev,
+            cap,
+            flags,
+        })
     }
 
     fn ensure(
@@ -77,7 +123,7 @@ impl<T: DeviceRepr + ValidAsZeroBits + Copy> Staged<T> {
         need: usize,
     ) -> Result<(), DriverError> {
         if need > self.cap {
-            *self = Staged::new(ctx, stream, need.next_power_of_two())?;
+            *self = Staged::with_host_flags(ctx, stream, need.next_power_of_two(), self.flags)?;
         }
         Ok(())
     }
@@ -118,12 +164,25 @@ struct Slot {
     verdicts: usize,
     /// Which `nodes` buffer holds the root of the Merkle work in flight.
     root_in: usize,
+    /// The small-batch graphs, when enabled.
+    small: Option<SmallPath>,
+    /// Whether the verification in flight went through `small`.
+    on_small: bool,
+    /// Timing events around the kernels of the work in flight.
+    kernels: (CudaEvent, CudaEvent),
+    /// Whether `kernels` were recorded for the work in flight.
+    timed: bool,
 }
 
 impl Slot {
-    fn new(ctx: &Arc<CudaContext>) -> Result<Slot, DriverError> {
+    fn new(
+        ctx: &Arc<CudaContext>,
+        functions: &Functions,
+        graphs: bool,
+    ) -> Result<Slot, DriverError> {
         let stream = ctx.new_stream()?;
         let s = &stream;
+        let timer = || ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT));
         Ok(Slot {
             arena: Staged::new(ctx, s, INITIAL_ARENA)?,
             leaf_start: Staged::new(ctx, s, INITIAL_ITEMS + 1)?,
@@ -132,13 +191,21 @@ impl Slot {
             sig_at: Staged::new(ctx, s, INITIAL_ITEMS)?,
             signer_tx: Staged::new(ctx, s, INITIAL_ITEMS)?,
             challenge: s.alloc_zeros::<u32>(8 * INITIAL_ITEMS)?,
-            verdict: Staged::new(ctx, s, INITIAL_ITEMS)?,
+            verdict: Staged::readback(ctx, s, INITIAL_ITEMS)?,
             nodes: [
-                Staged::new(ctx, s, 8 * INITIAL_ITEMS)?,
-                Staged::new(ctx, s, 8 * INITIAL_ITEMS)?,
+                Staged::readback(ctx, s, 8 * INITIAL_ITEMS)?,
+                Staged::readback(ctx, s, 8 * INITIAL_ITEMS)?,
             ],
             verdicts: 0,
             root_in: 0,
+            small: if graphs {
+                Some(SmallPath::new(ctx, s, functions)?)
+            } else {
+                None
+            },
+            on_small: false,
+            kernels: (timer()?, timer()?),
+            timed: false,
             stream,
         })
     }
@@ -149,21 +216,30 @@ pub struct GpuQueue {
     ctx: Arc<CudaContext>,
     functions: Functions,
     slots: Vec<Slot>,
+    /// Nanoseconds this GPU has spent in kernels, summed over completed work.
+    kernel_ns: Arc<AtomicU64>,
 }
 
 impl GpuQueue {
-    /// Allocates the slots on `ctx`.
-    pub fn new(ctx: Arc<CudaContext>, functions: Functions) -> Result<GpuQueue, DriverError> {
+    /// Allocates the slots on `ctx` (and, with `graphs`, captures the small-batch
+    /// graphs). Kernel time is added to `kernel_ns` as work completes.
+    pub fn new(
+        ctx: Arc<CudaContext>,
+        functions: Functions,
+        graphs: bool,
+        kernel_ns: Arc<AtomicU64>,
+    ) -> Result<GpuQueue, DriverError> {
         // SAFETY: see the module docs: every slot's buffers are used by its own stream
         // only, and the worker waits for the slot's final event before reusing them.
         unsafe { ctx.disable_event_tracking() };
         let slots = (0..SLOTS)
-            .map(|_| Slot::new(&ctx))
+            .map(|_| Slot::new(&ctx, &functions, graphs))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(GpuQueue {
             ctx,
             functions,
             slots,
+            kernel_ns,
         })
     }
 
@@ -177,6 +253,15 @@ impl GpuQueue {
         let s = &mut self.slots[slot];
         let st = &s.stream;
         let n = batch.signature_count();
+        s.timed = false;
+        s.on_small = false;
+        if let Some(small) = &mut s.small {
+            if small.launch(batch, profile)?.is_some() {
+                s.on_small = true;
+                s.verdicts = n;
+                return st.record_event(None);
+            }
+        }
         let leaves = batch.leaves();
         let off = batch.offsets();
         s.arena.ensure(ctx, st, leaves.arena().len())?;
@@ -197,6 +282,7 @@ impl GpuQueue {
         s.signer_tx.upload(st, off.signer_tx)?;
         let count = u32_len(n)?;
         let cfg = grid(n, BLOCK)?;
+        s.kernels.0.record(st)?;
         let mut launch = st.launch_builder(&self.functions.challenge);
         launch
             .arg(&s.arena.dev)
@@ -223,6 +309,8 @@ impl GpuQueue {
             .arg(&mut s.verdict.dev);
         // SAFETY: as above, for vigil_ed25519_verify(const u8*, const u32* x3, u32, u32, u8*).
         unsafe { launch.launch(cfg) }?;
+        s.kernels.1.record(st)?;
+        s.timed = true;
         s.verdict.download(st, n)?;
         s.verdicts = n;
         st.record_event(None)
@@ -241,6 +329,8 @@ impl GpuQueue {
         s.arena.upload(st, leaves.arena())?;
         s.leaf_start.upload(st, leaves.starts())?;
         let count = u32_len(n)?;
+        s.timed = false;
+        s.kernels.0.record(st)?;
         let mut launch = st.launch_builder(&self.functions.leaves);
         launch
             .arg(&s.arena.dev)
@@ -273,18 +363,20 @@ impl GpuQueue {
             cur = 1 - cur;
             count = out;
         }
+        s.kernels.1.record(st)?;
+        s.timed = true;
         s.nodes[cur].download(st, 8)?;
         s.root_in = cur;
         st.record_event(None)
     }
 }
 
-fn u32_len(n: usize) -> Result<u32, DriverError> {
+pub(crate) fn u32_len(n: usize) -> Result<u32, DriverError> {
     u32::try_from(n)
         .map_err(|_| DriverError(cudarc::driver::sys::cudaError_enum::CUDA_ERROR_INVALID_VALUE))
 }
 
-fn grid(items: usize, block: u32) -> Result<LaunchConfig, DriverError> {
+pub(crate) fn grid(items: usize, block: u32) -> Result<LaunchConfig, DriverError> {
     let blocks = u32_len(items.div_ceil(block as usize).max(1))?;
     Ok(LaunchConfig {
         grid_dim: (blocks, 1, 1),
@@ -315,12 +407,29 @@ impl DeviceQueue for GpuQueue {
             .map_err(|e| Refusal::Failed(e.to_string()))
     }
 
-    fn wait(&mut self, _slot: usize, done: CudaEvent) -> Result<(), String> {
-        done.synchronize().map_err(|e| e.to_string())
+    fn wait(&mut self, slot: usize, done: CudaEvent) -> Result<(), String> {
+        done.synchronize().map_err(|e| e.to_string())?;
+        let s = &self.slots[slot];
+        if s.timed {
+            let ms = s
+                .kernels
+                .0
+                .elapsed_ms(&s.kernels.1)
+                .map_err(|e| e.to_string())?;
+            // Saturating float-to-int conversion; a negative time cannot occur.
+            let ns = (f64::from(ms) * 1e6) as u64;
+            self.kernel_ns.fetch_add(ns, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn verdicts(&self, slot: usize) -> &[u8] {
         let s = &self.slots[slot];
+        if s.on_small {
+            if let Some(small) = &s.small {
+                return small.verdicts(s.verdicts);
+            }
+        }
         // An unreadable buffer gives no verdicts, which the worker reports as an error.
         s.verdict
             .host

@@ -13,17 +13,18 @@ use vigil_core::synth::{self, Format, SynthSpec};
 use vigil_core::{Backend, BackendError, Profile, Verdicts};
 use vigil_cuda::CudaBackend;
 
-fn options() -> vigil_cuda::Options {
+fn options(graphs: bool) -> vigil_cuda::Options {
     vigil_cuda::Options {
         cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cuda-cache")),
+        graphs,
     }
 }
 
-#[test]
-fn conforms_on_every_profile_or_is_absent_with_a_reason() {
+/// The backend, or `None` (after checking the absent path) where CUDA is absent.
+fn open_or_absent(graphs: bool) -> Option<CudaBackend> {
     let required = std::env::var_os("VIGIL_CUDA_TESTS").is_some();
-    let backend = match CudaBackend::open(&options()) {
-        Ok(backend) => backend,
+    match CudaBackend::open(&options(graphs)) {
+        Ok(backend) => Some(backend),
         Err(e) => {
             assert!(
                 !required,
@@ -35,8 +36,15 @@ fn conforms_on_every_profile_or_is_absent_with_a_reason() {
             assert_eq!(backend, "cuda");
             assert!(reason.len() > 20, "an operator needs a reason: {reason:?}");
             eprintln!("CUDA absent here: {reason}");
-            return;
+            None
         }
+    }
+}
+
+#[test]
+fn conforms_on_every_profile_or_is_absent_with_a_reason() {
+    let Some(backend) = open_or_absent(false) else {
+        return;
     };
     for gpu in backend.devices() {
         eprintln!("{} -> {:?}", gpu.summary, gpu.status);
@@ -75,6 +83,46 @@ fn conforms_on_every_profile_or_is_absent_with_a_reason() {
         .wait()
         .unwrap();
     assert_eq!(root, vigil_core::merkle::root(batch.leaves()));
+    let kernels = backend.kernel_time().unwrap();
+    assert!(!kernels.is_zero(), "kernel time was not measured");
+}
+
+/// The small-batch graphs: every conformance batch is cut to at most 1,024 signatures,
+/// so all of them take the graph path (the self-test at open did too).
+#[test]
+fn small_batch_graphs_conform_on_every_profile() {
+    let Some(backend) = open_or_absent(true) else {
+        return;
+    };
+    let opts = Options {
+        generated: 3_000,
+        max_batch: 1_000,
+        ..Options::default()
+    };
+    let report = conformance::run(&backend, &opts);
+    eprintln!("graphs: {}", report.summary(0));
+    assert!(report.is_ok(), "graph path does not conform:\n{report}");
+    // Odd sizes: padding within each bucket, one signature, and the largest bucket.
+    for count in [1, 63, 65, 200, 1024] {
+        let spec = SynthSpec {
+            count,
+            profile: Profile::Zip215,
+            invalid_fraction: 0.2,
+            msg_len: 0..=900,
+            signers: 1,
+            format: Format::Jsonl,
+            seed: count as u64,
+        };
+        let batch = Arc::new(synth::batch(&spec).unwrap());
+        for profile in Profile::ALL {
+            let got = backend.verify(Arc::clone(&batch), profile).wait().unwrap();
+            assert_eq!(
+                got,
+                Verdicts::reference(&batch, profile),
+                "{count} {profile}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -128,6 +128,13 @@ pub trait Backend: Send + Sync {
 
     /// The vigil-merkle-v1 root of `leaves`.
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]>;
+
+    /// Time the backend's devices have spent computing (kernels alone, no copies) since
+    /// it opened, summed over its devices, where it can measure that. Benchmarks read it
+    /// before and after a run to report the compute rate beside the end-to-end rate.
+    fn kernel_time(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -297,6 +297,10 @@ impl Backend for SizeRouted {
             self.cpu.merkle_root(leaves)
         }
     }
+
+    fn kernel_time(&self) -> Option<std::time::Duration> {
+        self.device.kernel_time()
+    }
 }
 
 #[cfg(feature = "null-backend")]

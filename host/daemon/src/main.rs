@@ -5,6 +5,7 @@
 
 mod backends;
 mod commands;
+mod crossover;
 mod serve;
 
 use std::process::ExitCode;

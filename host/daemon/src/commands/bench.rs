@@ -7,6 +7,12 @@
 //! not a footnote. Each side is timed `--repeat` times and the best run is reported
 //! (the least disturbed by the rest of the machine); all runs are in `--json` output.
 //! The output names the machine, the commit and the date.
+//!
+//! Where the backend measures its devices' compute time ([`Backend::kernel_time`]), the
+//! kernel-only rate is reported beside the end-to-end one (copies and host work
+//! included). `--latency` measures the other thing validators care about: how long one
+//! small batch takes from host memory to verdicts, as percentiles over many batches
+//! submitted one at a time.
 
 use std::io::IsTerminal as _;
 use std::ops::RangeInclusive;
@@ -19,7 +25,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngCore as _, SeedableRng as _};
 use serde_json::json;
 use vigil_core::synth::{self, SynthSpec};
-use vigil_core::{merkle, Batch, Leaves, Profile};
+use vigil_core::{merkle, Backend, Batch, Leaves, Profile};
 
 use super::gen::parse_range;
 use super::{FormatArg, ProfileArg};
@@ -64,6 +70,20 @@ pub struct BenchArgs {
     /// Measure Merkle roots of --count random 32-byte leaves instead of signatures.
     #[arg(long)]
     merkle: bool,
+    /// Measure latency instead of throughput: batches of --batch signatures submitted
+    /// one at a time, --iterations of them, host memory to verdicts.
+    #[arg(long, conflicts_with = "merkle")]
+    latency: bool,
+    /// Transactions per batch in --latency mode.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Timed batches in --latency mode (after as many again for warm-up, at most 200).
+    #[arg(long, default_value_t = 2_000)]
+    iterations: usize,
+    /// Measure the batch size from which --backend beats the CPU backend (the table
+    /// `serve` measures at start-up to route small batches).
+    #[arg(long, conflicts_with_all = ["merkle", "latency"])]
+    crossover: bool,
 }
 
 /// Runs `vigil bench`.
@@ -72,8 +92,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--repeat and --count must be at least 1");
     }
     let backend = backends::open(args.backend, args.threads)?;
+    if args.crossover {
+        return bench_crossover(&args, &*backend);
+    }
     let progress = Progress::new(!args.json || std::io::stderr().is_terminal());
     let report = match args.profile {
+        Some(profile) if args.latency => {
+            bench_latency(&args, profile.into(), &*backend, &progress)?
+        }
         Some(profile) if !args.merkle => {
             bench_signatures(&args, profile.into(), &*backend, &progress)?
         }
@@ -109,14 +135,17 @@ fn bench_signatures(
 
     progress.phase("backend", args.repeat as u64);
     let mut runs = Vec::with_capacity(args.repeat);
+    let mut kernel_runs = Vec::with_capacity(args.repeat);
     let mut verdicts = None;
     for _ in 0..args.repeat {
+        let kernels = backend.kernel_time();
         let start = Instant::now();
         let v = backend
             .verify(batch.clone(), profile)
             .wait()
             .context("backend verification failed")?;
         runs.push(start.elapsed());
+        kernel_runs.extend(kernel_delta(backend, kernels));
         verdicts = Some(v);
         progress.inc(1);
     }
@@ -165,6 +194,9 @@ fn bench_signatures(
         "baseline_runs": secs(&base_runs),
         "baseline_sigs_per_sec": base_rate,
         "speedup": rate / base_rate,
+        "kernel_seconds": best_opt(&kernel_runs),
+        "kernel_runs": secs(&kernel_runs),
+        "kernel_sigs_per_sec": best_opt(&kernel_runs).map(|k| sigs as f64 / k),
         "verdicts_match_baseline": true,
         "machine": machine(),
         "commit": env!("VIGIL_COMMIT"),
@@ -214,6 +246,168 @@ fn baseline_name(profile: Profile) -> &'static str {
     }
 }
 
+fn bench_crossover(args: &BenchArgs, device: &dyn Backend) -> anyhow::Result<()> {
+    let cpu = backends::open(Choice::Cpu, args.threads)?;
+    let c = crate::crossover::measure(device, &*cpu, &crate::crossover::SIZES)?;
+    let points: Vec<serde_json::Value> = c
+        .points
+        .iter()
+        .map(|p| {
+            json!({
+                "signatures": p.size,
+                "device_seconds": p.device.as_secs_f64(),
+                "cpu_seconds": p.cpu.as_secs_f64(),
+            })
+        })
+        .collect();
+    let report = json!({
+        "kind": "crossover",
+        "backend": device.info().name,
+        "backend_devices": device.info().devices,
+        "cpu": cpu.info().devices,
+        "profile": "strict",
+        "msg_len": "200..200",
+        "points": points,
+        "small_batch_signatures": c.threshold,
+        "machine": machine(),
+        "commit": env!("VIGIL_COMMIT"),
+        "date": today(),
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "crossover of {} against the CPU backend ({}), strict, 200-byte messages, best of {}",
+            device.info().name,
+            cpu.info().devices.join(", "),
+            crate::crossover::RUNS
+        );
+        for p in &c.points {
+            println!(
+                "  {:>7} signatures   device {:>9.3} ms   cpu {:>9.3} ms",
+                p.size,
+                p.device.as_secs_f64() * 1e3,
+                p.cpu.as_secs_f64() * 1e3
+            );
+        }
+        println!(
+            "  batches of {} signatures and more go to the device",
+            c.threshold
+        );
+    }
+    Ok(())
+}
+
+/// Distinct batches `--latency` cycles through (so no run sees the previous one's data).
+const LATENCY_BATCHES: u64 = 8;
+
+fn bench_latency(
+    args: &BenchArgs,
+    profile: Profile,
+    backend: &dyn Backend,
+    progress: &Progress,
+) -> anyhow::Result<serde_json::Value> {
+    if args.batch == 0 || args.iterations == 0 {
+        bail!("--batch and --iterations must be at least 1");
+    }
+    progress.phase("generating", LATENCY_BATCHES);
+    let mut batches = Vec::new();
+    for i in 0..LATENCY_BATCHES {
+        let spec = SynthSpec {
+            count: args.batch,
+            profile,
+            invalid_fraction: args.invalid_fraction,
+            msg_len: args.msg_len.clone(),
+            signers: args.signers,
+            format: args.format.into(),
+            seed: args.seed.wrapping_add(i),
+        };
+        let batch = Arc::new(synth::batch(&spec)?);
+        let (_, expected) = baseline_signatures(&batch, profile, &Progress(None));
+        batches.push((batch, expected));
+        progress.inc(1);
+    }
+    let sigs = batches[0].0.signature_count();
+    let warmup = args.iterations.min(200);
+    progress.phase("backend", (warmup + args.iterations) as u64);
+    let mut times = Vec::with_capacity(args.iterations);
+    for i in 0..warmup + args.iterations {
+        let (batch, expected) = &batches[i % batches.len()];
+        let start = Instant::now();
+        let v = backend
+            .verify(Arc::clone(batch), profile)
+            .wait()
+            .context("backend verification failed")?;
+        let t = start.elapsed();
+        if v.signature_valid != *expected {
+            bail!(
+                "backend {} disagrees with the reference crate: the numbers are void",
+                backend.info().name
+            );
+        }
+        if i >= warmup {
+            times.push(t);
+        }
+        progress.inc(1);
+    }
+    let base_iterations = args.iterations.min(200);
+    progress.phase("baseline", base_iterations as u64);
+    let mut base_times = Vec::with_capacity(base_iterations);
+    for i in 0..base_iterations {
+        let (t, _) = baseline_signatures(&batches[i % batches.len()].0, profile, &Progress(None));
+        base_times.push(t);
+        progress.inc(1);
+    }
+    let backend_stats = percentiles(&mut times);
+    let base_stats = percentiles(&mut base_times);
+    Ok(json!({
+        "kind": "latency",
+        "backend": backend.info().name,
+        "backend_devices": backend.info().devices,
+        "profile": profile.name(),
+        "batch_transactions": args.batch,
+        "batch_signatures": sigs,
+        "signers_per_transaction": args.signers,
+        "msg_len": format!("{}..{}", args.msg_len.start(), args.msg_len.end()),
+        "iterations": times.len(),
+        "warmup_iterations": warmup,
+        "backend_us": backend_stats,
+        "baseline": baseline_name(profile),
+        "baseline_iterations": base_times.len(),
+        "baseline_us": base_stats,
+        "verdicts_match_baseline": true,
+        "machine": machine(),
+        "commit": env!("VIGIL_COMMIT"),
+        "date": today(),
+    }))
+}
+
+/// p50, p90, p99, p99.9, max and mean of `times` in microseconds (nearest rank).
+fn percentiles(times: &mut [Duration]) -> serde_json::Value {
+    times.sort_unstable();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let rank = |q: f64| {
+        let n = times.len();
+        // Nearest-rank percentile: the smallest value with at least q of the samples at
+        // or below it. n is small enough that the float round trip is exact.
+        let k = ((q * n as f64).ceil() as usize).clamp(1, n.max(1));
+        times.get(k - 1).map_or(f64::NAN, |d| us(*d))
+    };
+    let mean = if times.is_empty() {
+        f64::NAN
+    } else {
+        times.iter().map(|d| us(*d)).sum::<f64>() / times.len() as f64
+    };
+    json!({
+        "p50": rank(0.50),
+        "p90": rank(0.90),
+        "p99": rank(0.99),
+        "p999": rank(0.999),
+        "max": times.last().map_or(f64::NAN, |d| us(*d)),
+        "mean": mean,
+    })
+}
+
 fn bench_merkle(
     args: &BenchArgs,
     backend: &dyn vigil_core::Backend,
@@ -249,14 +443,17 @@ fn bench_merkle(
         progress.inc(1);
     }
     let mut runs = Vec::new();
+    let mut kernel_runs = Vec::new();
     let mut root = [0u8; 32];
     for _ in 0..args.repeat {
+        let kernels = backend.kernel_time();
         let start = Instant::now();
         root = backend
             .merkle_root(leaves.clone())
             .wait()
             .context("backend Merkle root failed")?;
         runs.push(start.elapsed());
+        kernel_runs.extend(kernel_delta(backend, kernels));
         progress.inc(1);
     }
     if root != serial_root {
@@ -282,6 +479,8 @@ fn bench_merkle(
         "backend_seconds": par,
         "backend_runs": secs(&runs),
         "backend_over_baseline": par / base,
+        "kernel_seconds": best_opt(&kernel_runs),
+        "kernel_runs": secs(&kernel_runs),
         "machine": machine(),
         "commit": env!("VIGIL_COMMIT"),
         "date": today(),
@@ -291,7 +490,26 @@ fn bench_merkle(
 fn print_text(r: &serde_json::Value) {
     let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
     let m = &r["machine"];
-    if r["kind"] == "merkle" {
+    if r["kind"] == "latency" {
+        let p = |side: &str, q: &str| r[side][q].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{} latency of batches of {} signatures on {} ({}), {} batches one at a time",
+            r["profile"].as_str().unwrap_or(""),
+            r["batch_signatures"],
+            r["backend"].as_str().unwrap_or(""),
+            r["backend_devices"][0].as_str().unwrap_or(""),
+            r["iterations"]
+        );
+        for (side, label) in [("backend_us", "backend "), ("baseline_us", "baseline")] {
+            println!(
+                "  {label}  p50 {:>9.1} us   p99 {:>9.1} us   max {:>9.1} us",
+                p(side, "p50"),
+                p(side, "p99"),
+                p(side, "max")
+            );
+        }
+        println!("  baseline: {}", r["baseline"].as_str().unwrap_or(""));
+    } else if r["kind"] == "merkle" {
         println!(
             "merkle root of {} x 32-byte leaves on {} ({})",
             r["leaves"], r["backend"], r["backend_devices"][0]
@@ -311,6 +529,12 @@ fn print_text(r: &serde_json::Value) {
             f("backend_seconds") * 1e3,
             f("backend_over_baseline")
         );
+        if let Some(k) = r["kernel_seconds"].as_f64() {
+            println!(
+                "  kernels   {:>10.3} ms   (device compute time alone)",
+                k * 1e3
+            );
+        }
     } else {
         println!(
             "{} {} signatures ({} transactions, {} invalid) on {} ({})",
@@ -328,6 +552,9 @@ fn print_text(r: &serde_json::Value) {
             r["baseline"].as_str().unwrap_or("")
         );
         println!("  speedup   {:>12.2}x   (verdicts identical)", f("speedup"));
+        if let Some(k) = r["kernel_sigs_per_sec"].as_f64() {
+            println!("  kernels   {k:>12.0} sig/s   (device compute time alone)");
+        }
     }
     println!(
         "  machine: {}, {} cores; commit {}; {}",
@@ -336,6 +563,16 @@ fn print_text(r: &serde_json::Value) {
         r["commit"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?")
     );
+}
+
+/// Kernel time spent since `before` was read, where the backend measures it.
+fn kernel_delta(backend: &dyn Backend, before: Option<Duration>) -> Option<Duration> {
+    Some(backend.kernel_time()?.saturating_sub(before?))
+}
+
+/// The shortest run in seconds, or `None` if nothing was measured.
+fn best_opt(runs: &[Duration]) -> Option<f64> {
+    runs.iter().min().map(Duration::as_secs_f64)
 }
 
 fn best_of(runs: &[Duration]) -> Duration {

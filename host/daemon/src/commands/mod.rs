@@ -1,6 +1,7 @@
 //! The subcommands of `vigil`.
 
 mod bench;
+mod conformance;
 mod devices;
 mod gen;
 mod loadgen;
@@ -16,6 +17,7 @@ use clap::{Subcommand, ValueEnum};
 use vigil_core::Profile;
 
 pub use bench::BenchArgs;
+pub use conformance::ConformanceArgs;
 pub use gen::GenArgs;
 pub use merkle::MerkleArgs;
 pub use verify::VerifyArgs;
@@ -31,6 +33,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Measure signatures per second against the single-threaded reference crate.
     Bench(BenchArgs),
+    /// Check a backend against the CPU oracle on every built-in vector set and profile.
+    Conformance(ConformanceArgs),
     /// List the backends present on this machine and why the others are absent.
     Devices,
     /// Run the appliance: gRPC verification service, metrics, health.
@@ -46,6 +50,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Merkle(args) => merkle::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Conformance(args) => conformance::run(args),
         Command::Devices => devices::run(),
         Command::Serve(args) => crate::serve::run(args),
         Command::Loadgen(args) => loadgen::run(*args),

@@ -70,7 +70,8 @@ pub struct ServeArgs {
     /// fill while the backend is busy; tokio timers tick in milliseconds).
     #[arg(long)]
     pub coalesce_delay_us: Option<u64>,
-    /// Batches under this many signatures go to the CPU.
+    /// Batches under this many signatures go to the CPU (default: measured at start-up
+    /// when an accelerator is in use, else 1,024).
     #[arg(long)]
     pub small_batch_signatures: Option<usize>,
     /// Batches in flight per backend.
@@ -93,6 +94,9 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
 }
 
+/// The CPU/accelerator routing threshold when none is configured or measured.
+pub const DEFAULT_SMALL_BATCH: usize = 1_024;
+
 /// Queue and coalescing settings.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -105,8 +109,10 @@ pub struct QueueSettings {
     pub max_batch_signatures: usize,
     /// See [`SchedulerConfig::coalesce_delay`], microseconds.
     pub coalesce_delay_us: u64,
-    /// See [`SchedulerConfig::small_batch_signatures`].
-    pub small_batch_signatures: usize,
+    /// See [`SchedulerConfig::small_batch_signatures`]. Unset: measured at start-up
+    /// against the first accelerator ([`crate::crossover`]), else
+    /// [`DEFAULT_SMALL_BATCH`].
+    pub small_batch_signatures: Option<usize>,
     /// See [`SchedulerConfig::max_in_flight_batches`].
     pub max_in_flight_batches: usize,
 }
@@ -123,7 +129,7 @@ impl Default for QueueSettings {
             max_batch_signatures: 16_384,
             // Coalescing comes from the backend being busy; see the scheduler's docs.
             coalesce_delay_us: 0,
-            small_batch_signatures: 1_024,
+            small_batch_signatures: None,
             max_in_flight_batches: 2,
         }
     }
@@ -235,7 +241,9 @@ impl ServeConfig {
         set(&mut q.bytes, &a.queue_bytes);
         set(&mut q.max_batch_signatures, &a.max_batch_signatures);
         set(&mut q.coalesce_delay_us, &a.coalesce_delay_us);
-        set(&mut q.small_batch_signatures, &a.small_batch_signatures);
+        if a.small_batch_signatures.is_some() {
+            q.small_batch_signatures = a.small_batch_signatures;
+        }
         set(&mut q.max_in_flight_batches, &a.max_in_flight_batches);
     }
 
@@ -302,7 +310,7 @@ impl ServeConfig {
             capacity_bytes: q.bytes,
             max_batch_signatures: q.max_batch_signatures,
             coalesce_delay: Duration::from_micros(q.coalesce_delay_us),
-            small_batch_signatures: q.small_batch_signatures,
+            small_batch_signatures: q.small_batch_signatures.unwrap_or(DEFAULT_SMALL_BATCH),
             max_in_flight_batches: q.max_in_flight_batches,
         }
     }

@@ -159,11 +159,22 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let serving = serving.clone();
         let choices = config.backend_choices()?;
         let threads = config.threads;
+        let measure_crossover = config.queue.small_batch_signatures.is_none();
         tokio::spawn(async move {
-            let opened =
-                tokio::task::spawn_blocking(move || crate::backends::open_list(&choices, threads))
-                    .await
-                    .context("backend start-up task failed")??;
+            let (opened, crossover) = tokio::task::spawn_blocking(move || {
+                let opened = crate::backends::open_list(&choices, threads)?;
+                let crossover = if measure_crossover {
+                    calibrate(&opened)
+                } else {
+                    None
+                };
+                anyhow::Ok((opened, crossover))
+            })
+            .await
+            .context("backend start-up task failed")??;
+            if let Some(threshold) = crossover {
+                scheduler.set_small_batch_signatures(threshold);
+            }
             let names: Vec<String> = opened.iter().map(|b| b.info().name).collect();
             scheduler.set_backends(opened);
             serving.store(true, Ordering::Release);
@@ -263,5 +274,38 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The measured CPU/accelerator crossover, when the first backend is an accelerator and
+/// a CPU backend is also in use. A failed measurement keeps the default (logged).
+fn calibrate(opened: &[Arc<dyn vigil_core::Backend>]) -> Option<usize> {
+    let cpu = opened.iter().find(|b| b.info().name == "cpu")?;
+    let device = opened.iter().find(|b| b.info().name != "cpu")?;
+    let name = device.info().name;
+    let started = std::time::Instant::now();
+    match crate::crossover::measure(&**device, &**cpu, &crate::crossover::SIZES) {
+        Ok(c) => {
+            for p in &c.points {
+                tracing::info!(
+                    backend = %name,
+                    signatures = p.size,
+                    device_ms = p.device.as_secs_f64() * 1e3,
+                    cpu_ms = p.cpu.as_secs_f64() * 1e3,
+                    "crossover measurement"
+                );
+            }
+            tracing::info!(
+                backend = %name,
+                small_batch_signatures = c.threshold,
+                seconds = started.elapsed().as_secs_f64(),
+                "batches below the measured crossover go to the CPU"
+            );
+            Some(c.threshold)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "crossover measurement failed; keeping the default");
+            None
+        }
     }
 }

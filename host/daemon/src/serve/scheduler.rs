@@ -48,7 +48,8 @@ pub struct SchedulerConfig {
     pub max_batch_signatures: usize,
     /// ... or once this long has passed since its first request arrived.
     pub coalesce_delay: Duration,
-    /// Batches below this many signatures go to the CPU when one is healthy.
+    /// Batches below this many signatures go to the CPU when one is healthy (until
+    /// [`Scheduler::set_small_batch_signatures`] replaces it with a measured value).
     pub small_batch_signatures: usize,
     /// Batches handed to one backend and not yet answered, at most.
     pub max_in_flight_batches: usize,
@@ -179,6 +180,8 @@ pub struct Scheduler {
     depth: [Depth; 3],
     metrics: Arc<Metrics>,
     closing: AtomicBool,
+    /// Batches below this many signatures go to the CPU (see `route`).
+    small_batch: AtomicUsize,
 }
 
 fn profile_index(p: Profile) -> usize {
@@ -203,6 +206,7 @@ impl Scheduler {
         }
         let scheduler = Arc::new(Scheduler {
             admission: Admission::new(config.capacity_signatures, config.capacity_bytes),
+            small_batch: AtomicUsize::new(config.small_batch_signatures),
             config,
             slots: OnceLock::new(),
             queues,
@@ -216,6 +220,11 @@ impl Scheduler {
             tokio::spawn(coalesce(weak, profile, rx));
         }
         scheduler
+    }
+
+    /// Replaces the CPU/accelerator routing threshold (with the measured crossover).
+    pub fn set_small_batch_signatures(&self, signatures: usize) {
+        self.small_batch.store(signatures, Ordering::Relaxed);
     }
 
     /// Installs the backends that passed their self-tests, in order of preference.
@@ -363,7 +372,7 @@ impl Scheduler {
         let usable = |s: &&Arc<Slot>| s.healthy() && !exclude.contains(&s.name);
         let cpu = slots.iter().filter(usable).find(|s| s.is_cpu);
         let accel = slots.iter().filter(usable).find(|s| !s.is_cpu);
-        let pick = if signatures < self.config.small_batch_signatures {
+        let pick = if signatures < self.small_batch.load(Ordering::Relaxed) {
             cpu.or(accel)
         } else {
             accel.or(cpu)
