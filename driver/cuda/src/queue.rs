@@ -32,6 +32,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{
@@ -416,8 +417,8 @@ impl DeviceQueue for GpuQueue {
                 .0
                 .elapsed_ms(&s.kernels.1)
                 .map_err(|e| e.to_string())?;
-            // Saturating float-to-int conversion; a negative time cannot occur.
-            let ns = (f64::from(ms) * 1e6) as u64;
+            let ns = Duration::try_from_secs_f32(ms / 1e3).unwrap_or_default();
+            let ns = u64::try_from(ns.as_nanos()).unwrap_or(u64::MAX);
             self.kernel_ns.fetch_add(ns, Ordering::Relaxed);
         }
         Ok(())

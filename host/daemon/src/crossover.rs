@@ -19,6 +19,9 @@ use vigil_core::{Backend, Profile};
 pub const SIZES: [usize; 6] = [64, 256, 1_024, 4_096, 16_384, 65_536];
 /// Timed runs per size and side (after one warm-up); the best counts.
 pub const RUNS: usize = 3;
+/// Once the CPU takes this long for one batch, larger sizes are not measured (start-up
+/// must not stall for a slow device: the device then gets batches beyond the last size).
+pub const MAX_CPU_TIME: Duration = Duration::from_millis(250);
 
 /// One measured size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,6 +92,9 @@ pub fn measure(
             device: device_time,
             cpu: cpu_time,
         });
+        if cpu_time > MAX_CPU_TIME {
+            break;
+        }
     }
     let threshold = choose(&points);
     Ok(Crossover { points, threshold })

@@ -309,3 +309,94 @@ fn bench_reports_against_a_baseline() {
     assert_eq!(v["leaves"], 5000);
     assert!(v["backend_over_baseline"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_latency_compare_and_a_partial_baseline() {
+    // Latency: percentiles over batches of 16 signatures, the backend and the baseline.
+    let out = ok(
+        &[
+            "bench",
+            "--latency",
+            "--profile",
+            "rfc8032",
+            "--batch",
+            "16",
+            "--iterations",
+            "20",
+            "--backend",
+            "cpu",
+            "--threads",
+            "2",
+            "--json",
+        ],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["kind"], "latency");
+    assert_eq!(v["batch_signatures"], 16);
+    assert_eq!(v["iterations"], 20);
+    let (p50, p99) = (
+        v["backend_us"]["p50"].as_f64().unwrap(),
+        v["backend_us"]["p99"].as_f64().unwrap(),
+    );
+    assert!(p50 > 0.0 && p99 >= p50, "{v}");
+    assert!(v["baseline_us"]["p50"].as_f64().unwrap() > 0.0);
+
+    // Two backends on the same data, one line each; the baseline covers a prefix only
+    // and every verdict is still checked.
+    let out = ok(
+        &[
+            "bench",
+            "--profile",
+            "zip215",
+            "--count",
+            "400",
+            "--backend",
+            "cpu",
+            "--compare",
+            "cpu",
+            "--baseline-max",
+            "100",
+            "--repeat",
+            "1",
+            "--json",
+            "--invalid-fraction",
+            "0.2",
+        ],
+        b"",
+    );
+    let lines: Vec<serde_json::Value> = parse_output(&out);
+    assert_eq!(lines.len(), 2);
+    for v in &lines {
+        assert_eq!(v["signatures"], 400);
+        assert_eq!(v["baseline_signatures"], 100);
+        assert_eq!(v["verdicts_match_baseline"], true);
+        // The CPU backend measures no kernel time.
+        assert!(v["kernel_seconds"].is_null());
+    }
+}
+
+#[test]
+fn conformance_command_checks_a_backend_on_every_set() {
+    let out = ok(
+        &[
+            "conformance",
+            "--backend",
+            "cpu",
+            "--generated",
+            "300",
+            "--threads",
+            "2",
+        ],
+        b"",
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(" 0 mismatches"), "{text}");
+    let checked: usize = text
+        .split("conformance: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(checked > 5_000, "{text}");
+}

@@ -38,7 +38,7 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Choice::Auto)]
     backend: Choice,
     /// Verification rules (not needed with --merkle).
-    #[arg(long, value_enum, required_unless_present = "merkle")]
+    #[arg(long, value_enum, required_unless_present_any = ["merkle", "crossover"])]
     profile: Option<ProfileArg>,
     /// Transactions (or leaves, with --merkle).
     #[arg(long, default_value_t = 100_000)]
@@ -80,6 +80,14 @@ pub struct BenchArgs {
     /// Timed batches in --latency mode (after as many again for warm-up, at most 200).
     #[arg(long, default_value_t = 2_000)]
     iterations: usize,
+    /// Also measure these backends on the same generated data (comma-separated), each
+    /// reported on its own line: the same-run comparison, without generating twice.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    compare: Vec<Choice>,
+    /// Run the single-thread baseline on at most this many signatures (its rate is
+    /// what is compared; the backend's verdicts are still all checked).
+    #[arg(long)]
+    baseline_max: Option<usize>,
     /// Measure the batch size from which --backend beats the CPU backend (the table
     /// `serve` measures at start-up to route small batches).
     #[arg(long, conflicts_with_all = ["merkle", "latency"])]
@@ -95,21 +103,34 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.crossover {
         return bench_crossover(&args, &*backend);
     }
+    let mut all = vec![backend];
+    for &choice in &args.compare {
+        all.push(backends::open(choice, args.threads)?);
+    }
     let progress = Progress::new(!args.json || std::io::stderr().is_terminal());
-    let report = match args.profile {
+    let mut reports = Vec::new();
+    match args.profile {
+        Some(profile) if !args.merkle && !args.latency => {
+            reports = bench_signatures(&args, profile.into(), &all, &progress)?;
+        }
         Some(profile) if args.latency => {
-            bench_latency(&args, profile.into(), &*backend, &progress)?
+            for backend in &all {
+                reports.push(bench_latency(&args, profile.into(), &**backend, &progress)?);
+            }
         }
-        Some(profile) if !args.merkle => {
-            bench_signatures(&args, profile.into(), &*backend, &progress)?
+        _ => {
+            for backend in &all {
+                reports.push(bench_merkle(&args, &**backend, &progress)?);
+            }
         }
-        _ => bench_merkle(&args, &*backend, &progress)?,
-    };
+    }
     progress.finish();
-    if args.json {
-        println!("{report}");
-    } else {
-        print_text(&report);
+    for report in &reports {
+        if args.json {
+            println!("{report}");
+        } else {
+            print_text(report);
+        }
     }
     Ok(())
 }
@@ -117,9 +138,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 fn bench_signatures(
     args: &BenchArgs,
     profile: Profile,
-    backend: &dyn vigil_core::Backend,
+    backends: &[Arc<dyn Backend>],
     progress: &Progress,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Vec<serde_json::Value>> {
     progress.phase("generating", args.count as u64);
     let spec = SynthSpec {
         count: args.count,
@@ -133,97 +154,163 @@ fn bench_signatures(
     let batch = Arc::new(synth::batch(&spec)?);
     let sigs = batch.signature_count();
 
-    progress.phase("backend", args.repeat as u64);
-    let mut runs = Vec::with_capacity(args.repeat);
-    let mut kernel_runs = Vec::with_capacity(args.repeat);
-    let mut verdicts = None;
-    for _ in 0..args.repeat {
-        let kernels = backend.kernel_time();
-        let start = Instant::now();
-        let v = backend
-            .verify(batch.clone(), profile)
-            .wait()
-            .context("backend verification failed")?;
-        runs.push(start.elapsed());
-        kernel_runs.extend(kernel_delta(backend, kernels));
-        verdicts = Some(v);
-        progress.inc(1);
-    }
-    let verdicts = verdicts.context("no run")?;
-
-    progress.phase("baseline", (args.repeat * sigs) as u64);
+    // The baseline: the reference crate on one thread, on at most --baseline-max
+    // signatures (a rate; a million signatures would take it most of a minute a run).
+    let base_n = args.baseline_max.unwrap_or(sigs).clamp(1, sigs.max(1));
+    progress.phase("baseline", (args.repeat * base_n) as u64);
     let mut base_runs = Vec::with_capacity(args.repeat);
     let mut base = Vec::new();
     for _ in 0..args.repeat {
-        let (t, v) = baseline_signatures(&batch, profile, progress);
+        let (t, v) = baseline_prefix(&batch, profile, base_n, progress);
         base_runs.push(t);
         base = v;
     }
-    if base != verdicts.signature_valid {
-        let first = base
-            .iter()
-            .zip(&verdicts.signature_valid)
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        bail!(
-            "backend {} disagrees with the reference crate on signature {first}: the numbers are void",
-            backend.info().name
-        );
-    }
-    let best = best_of(&runs);
     let base_best = best_of(&base_runs);
-    let rate = sigs as f64 / best.as_secs_f64();
-    let base_rate = sigs as f64 / base_best.as_secs_f64();
-    Ok(json!({
-        "kind": "signatures",
-        "backend": backend.info().name,
-        "backend_devices": backend.info().devices,
-        "profile": profile.name(),
-        "transactions": batch.len(),
-        "signatures": sigs,
-        "invalid_transactions": verdicts.transaction_valid.iter().filter(|v| !**v).count(),
-        "signers_per_transaction": args.signers,
-        "msg_len": format!("{}..{}", args.msg_len.start(), args.msg_len.end()),
-        "format": format!("{:?}", args.format).to_lowercase(),
-        "repeat": args.repeat,
-        "backend_seconds": best.as_secs_f64(),
-        "backend_runs": secs(&runs),
-        "backend_sigs_per_sec": rate,
-        "baseline": baseline_name(profile),
-        "baseline_seconds": base_best.as_secs_f64(),
-        "baseline_runs": secs(&base_runs),
-        "baseline_sigs_per_sec": base_rate,
-        "speedup": rate / base_rate,
-        "kernel_seconds": best_opt(&kernel_runs),
-        "kernel_runs": secs(&kernel_runs),
-        "kernel_sigs_per_sec": best_opt(&kernel_runs).map(|k| sigs as f64 / k),
-        "verdicts_match_baseline": true,
-        "machine": machine(),
-        "commit": env!("VIGIL_COMMIT"),
-        "date": today(),
-    }))
+    let base_rate = base_n as f64 / base_best.as_secs_f64();
+
+    let mut reports = Vec::new();
+    for backend in backends {
+        let backend = &**backend;
+        progress.phase("backend", args.repeat as u64);
+        let mut runs = Vec::with_capacity(args.repeat);
+        let mut kernel_runs = Vec::with_capacity(args.repeat);
+        let mut verdicts = None;
+        for _ in 0..args.repeat {
+            let kernels = backend.kernel_time();
+            let start = Instant::now();
+            let v = backend
+                .verify(batch.clone(), profile)
+                .wait()
+                .context("backend verification failed")?;
+            runs.push(start.elapsed());
+            kernel_runs.extend(kernel_delta(backend, kernels));
+            verdicts = Some(v);
+            progress.inc(1);
+        }
+        let verdicts = verdicts.context("no run")?;
+        check_against(
+            &batch,
+            profile,
+            &verdicts.signature_valid,
+            &base,
+            backends,
+            backend,
+        )?;
+        let best = best_of(&runs);
+        let rate = sigs as f64 / best.as_secs_f64();
+        reports.push(json!({
+            "kind": "signatures",
+            "backend": backend.info().name,
+            "backend_devices": backend.info().devices,
+            "profile": profile.name(),
+            "transactions": batch.len(),
+            "signatures": sigs,
+            "invalid_transactions": verdicts.transaction_valid.iter().filter(|v| !**v).count(),
+            "signers_per_transaction": args.signers,
+            "msg_len": format!("{}..{}", args.msg_len.start(), args.msg_len.end()),
+            "format": format!("{:?}", args.format).to_lowercase(),
+            "repeat": args.repeat,
+            "backend_seconds": best.as_secs_f64(),
+            "backend_runs": secs(&runs),
+            "backend_sigs_per_sec": rate,
+            "baseline": baseline_name(profile),
+            "baseline_signatures": base_n,
+            "baseline_seconds": base_best.as_secs_f64(),
+            "baseline_runs": secs(&base_runs),
+            "baseline_sigs_per_sec": base_rate,
+            "speedup": rate / base_rate,
+            "kernel_seconds": best_opt(&kernel_runs),
+            "kernel_runs": secs(&kernel_runs),
+            "kernel_sigs_per_sec": best_opt(&kernel_runs).map(|k| sigs as f64 / k),
+            "verdicts_match_baseline": true,
+            "machine": machine(),
+            "commit": env!("VIGIL_COMMIT"),
+            "date": today(),
+        }));
+    }
+    Ok(reports)
 }
 
-/// The reference crate, one signature after another on this thread.
+/// Fails unless `got` is the reference's verdict for every signature: the first
+/// `base.len()` against the baseline run, the rest (when the baseline covered only a
+/// prefix) against the CPU backend if it is among `backends`, else the reference
+/// verifier itself.
+fn check_against(
+    batch: &Arc<Batch>,
+    profile: Profile,
+    got: &[bool],
+    base: &[bool],
+    backends: &[Arc<dyn Backend>],
+    checked: &dyn Backend,
+) -> anyhow::Result<()> {
+    let name = checked.info().name;
+    let void = |i: usize| {
+        anyhow::anyhow!(
+            "backend {name} disagrees with the reference on signature {i}: the numbers are void"
+        )
+    };
+    if got.len() != batch.signature_count() {
+        bail!(
+            "backend {name} returned {} verdicts for {} signatures",
+            got.len(),
+            batch.signature_count()
+        );
+    }
+    if let Some(i) = base.iter().zip(got).position(|(a, b)| a != b) {
+        return Err(void(i));
+    }
+    if base.len() == got.len() {
+        return Ok(());
+    }
+    let oracle = backends
+        .iter()
+        .find(|b| b.info().name == "cpu" && name != "cpu");
+    let expected = match oracle {
+        Some(cpu) => {
+            cpu.verify(Arc::clone(batch), profile)
+                .wait()
+                .context("CPU check of the verdicts failed")?
+                .signature_valid
+        }
+        None => vigil_core::Verdicts::reference(batch, profile).signature_valid,
+    };
+    match expected.iter().zip(got).position(|(a, b)| a != b) {
+        Some(i) => Err(void(i)),
+        None => Ok(()),
+    }
+}
+
+/// The reference crate, one signature after another on this thread, over the first `n`.
+fn baseline_prefix(
+    batch: &Batch,
+    profile: Profile,
+    n: usize,
+    progress: &Progress,
+) -> (Duration, Vec<bool>) {
+    // One monomorphic loop per profile, so the crate's verify can be inlined into it.
+    match profile {
+        Profile::Strict => baseline_loop(batch, n, progress, vigil_core::profile::verify_strict),
+        Profile::Rfc8032 => baseline_loop(batch, n, progress, vigil_core::profile::verify_rfc8032),
+        Profile::Zip215 => baseline_loop(batch, n, progress, vigil_core::profile::verify_zip215),
+    }
+}
+
+/// [`baseline_prefix`] over the whole batch.
 fn baseline_signatures(
     batch: &Batch,
     profile: Profile,
     progress: &Progress,
 ) -> (Duration, Vec<bool>) {
-    // One monomorphic loop per profile, so the crate's verify can be inlined into it.
-    match profile {
-        Profile::Strict => baseline_loop(batch, progress, vigil_core::profile::verify_strict),
-        Profile::Rfc8032 => baseline_loop(batch, progress, vigil_core::profile::verify_rfc8032),
-        Profile::Zip215 => baseline_loop(batch, progress, vigil_core::profile::verify_zip215),
-    }
+    baseline_prefix(batch, profile, batch.signature_count(), progress)
 }
 
 fn baseline_loop(
     batch: &Batch,
+    n: usize,
     progress: &Progress,
     verify: impl Fn(&[u8; 32], &[u8; 64], &[u8]) -> bool,
 ) -> (Duration, Vec<bool>) {
-    let n = batch.signature_count();
+    let n = n.min(batch.signature_count());
     let mut out = Vec::with_capacity(n);
     let start = Instant::now();
     for s in 0..n {
@@ -386,11 +473,9 @@ fn bench_latency(
 fn percentiles(times: &mut [Duration]) -> serde_json::Value {
     times.sort_unstable();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    let rank = |q: f64| {
-        let n = times.len();
-        // Nearest-rank percentile: the smallest value with at least q of the samples at
-        // or below it. n is small enough that the float round trip is exact.
-        let k = ((q * n as f64).ceil() as usize).clamp(1, n.max(1));
+    // Nearest rank: the smallest sample with at least `permille`/1000 of them at or below.
+    let rank = |permille: usize| {
+        let k = (permille * times.len()).div_ceil(1000).max(1);
         times.get(k - 1).map_or(f64::NAN, |d| us(*d))
     };
     let mean = if times.is_empty() {
@@ -399,10 +484,10 @@ fn percentiles(times: &mut [Duration]) -> serde_json::Value {
         times.iter().map(|d| us(*d)).sum::<f64>() / times.len() as f64
     };
     json!({
-        "p50": rank(0.50),
-        "p90": rank(0.90),
-        "p99": rank(0.99),
-        "p999": rank(0.999),
+        "p50": rank(500),
+        "p90": rank(900),
+        "p99": rank(990),
+        "p999": rank(999),
         "max": times.last().map_or(f64::NAN, |d| us(*d)),
         "mean": mean,
     })
@@ -669,6 +754,19 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut t: Vec<Duration> = (1..=1000).rev().map(Duration::from_micros).collect();
+        let p = percentiles(&mut t);
+        let near = |v: &serde_json::Value, want: f64| (v.as_f64().unwrap() - want).abs() < 1e-6;
+        assert!(near(&p["p50"], 500.0), "{p}");
+        assert!(near(&p["p99"], 990.0), "{p}");
+        assert!(near(&p["p999"], 999.0), "{p}");
+        assert!(near(&p["max"], 1000.0), "{p}");
+        let mut one = vec![Duration::from_micros(7)];
+        assert!(near(&percentiles(&mut one)["p50"], 7.0));
+    }
 
     #[test]
     fn dates() {
