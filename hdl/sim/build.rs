@@ -27,12 +27,29 @@ struct Dut {
     params: &'static [&'static str],
 }
 
-const DUTS: &[Dut] = &[Dut {
-    top: "vigil_blake3_compress",
-    sources: &["vigil_blake3_pkg.sv", "vigil_blake3_compress.sv"],
-    // The shim passes tags as u32.
-    params: &["-GTagWidth=32"],
-}];
+const DUTS: &[Dut] = &[
+    Dut {
+        top: "vigil_blake3_compress",
+        sources: &["vigil_blake3_pkg.sv", "vigil_blake3_compress.sv"],
+        // The shim passes tags as u32.
+        params: &["-GTagWidth=32"],
+    },
+    Dut {
+        top: "vigil_sha512_core",
+        sources: &[
+            "vigil_sha512_pkg.sv",
+            "vigil_sc_reduce.sv",
+            "vigil_sha512_core.sv",
+        ],
+        // The shim passes tags as u32.
+        params: &["-GTagWidth=32"],
+    },
+    Dut {
+        top: "vigil_sc_reduce",
+        sources: &["vigil_sha512_pkg.sv", "vigil_sc_reduce.sv"],
+        params: &[],
+    },
+];
 
 /// Flags that silence warnings in Verilator's generated C++ (those of its own makefile,
 /// `verilated.mk`): its code is not ours to fix.

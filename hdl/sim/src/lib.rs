@@ -31,6 +31,8 @@ pub mod blake3_compress;
 pub mod blake3_hash;
 mod ffi;
 pub mod rtl;
+pub mod sc_reduce;
+pub mod sha512_core;
 
 /// Errors of the simulation layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

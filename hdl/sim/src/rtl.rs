@@ -20,6 +20,9 @@ use crate::SimError;
 /// The source of `hdl/rtl/vigil_blake3_pkg.sv`, as built into this crate.
 pub const BLAKE3_PKG: &str = include_str!("../../rtl/vigil_blake3_pkg.sv");
 
+/// The source of `hdl/rtl/vigil_sha512_pkg.sv`, as built into this crate.
+pub const SHA512_PKG: &str = include_str!("../../rtl/vigil_sha512_pkg.sv");
+
 /// The `localparam`s of a package.
 #[derive(Debug, Clone)]
 pub struct Package {
@@ -29,6 +32,11 @@ pub struct Package {
 /// [`BLAKE3_PKG`], parsed.
 pub fn blake3_pkg() -> Result<Package, SimError> {
     Package::parse(BLAKE3_PKG)
+}
+
+/// [`SHA512_PKG`], parsed.
+pub fn sha512_pkg() -> Result<Package, SimError> {
+    Package::parse(SHA512_PKG)
 }
 
 impl Package {
