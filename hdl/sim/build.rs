@@ -86,6 +86,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
 
+    for shared in ["model.h", "model.cpp"] {
+        println!(
+            "cargo::rerun-if-changed={}",
+            manifest.join("shim").join(shared).display()
+        );
+    }
+
     let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".to_string());
     // Rebuild when the binary changes, or appears: a path that does not exist makes
     // cargo rerun this script on every build, which is what a build without Verilator
@@ -145,7 +152,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut runtime = base_build(&include);
     runtime
         .file(include.join("verilated.cpp"))
-        .file(include.join("verilated_threads.cpp"));
+        .file(include.join("verilated_threads.cpp"))
+        // The handle operations every DUT's shim shares (shim/model.h).
+        .file(manifest.join("shim").join("model.cpp"));
     runtime.compile("vigil_verilated");
     Ok(())
 }

@@ -257,7 +257,7 @@ impl GpuQueue {
         s.timed = false;
         s.on_small = false;
         if let Some(small) = &mut s.small {
-            if small.launch(batch, profile)?.is_some() {
+            if small.launch(batch, profile)? {
                 s.on_small = true;
                 s.verdicts = n;
                 return st.record_event(None);

@@ -176,14 +176,15 @@ impl SmallPath {
         Ok(graph)
     }
 
-    /// Packs `batch` and launches its graph on `stream`; `None` if it is not small.
-    pub fn launch(&mut self, batch: &Batch, profile: Profile) -> Result<Option<()>, DriverError> {
+    /// Packs `batch` and launches its graph on the slot's stream; `false` (nothing
+    /// launched) if it is not a small batch.
+    pub fn launch(&mut self, batch: &Batch, profile: Profile) -> Result<bool, DriverError> {
         let Some(shape) = Shape::of(batch) else {
-            return Ok(None);
+            return Ok(false);
         };
         let code = vigil_kernels::profile_code(profile);
         let Some(graph) = self.graphs.0.get(&(shape, code)) else {
-            return Ok(None);
+            return Ok(false);
         };
         pack(
             &mut self.packed.as_mut_slice()?[..shape.bytes()],
@@ -191,7 +192,7 @@ impl SmallPath {
             batch,
         );
         graph.launch()?;
-        Ok(Some(()))
+        Ok(true)
     }
 
     /// The verdict bytes of the last launch's first `n` signatures.

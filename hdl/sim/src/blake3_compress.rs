@@ -5,7 +5,7 @@
 //! valid bit), then clocks the edge. A transfer happens at that edge on each side whose
 //! valid and ready are both high, exactly as on the wire, and [`Cycle`] reports both.
 
-use crate::ffi::Blake3CompressModel;
+use crate::ffi::{Blake3CompressModel, RESET_CYCLES};
 use crate::SimError;
 
 /// Tag width the model is built with (`-GTagWidth=32` in build.rs).
@@ -70,16 +70,9 @@ impl Blake3Compress {
     /// Holds the (synchronous) reset for two cycles with both valids low, then releases
     /// it: whatever was in flight is dropped.
     pub fn reset(&mut self) {
-        self.model.set_rst_n(false);
         self.model.set_in(false, &[0; 8], &[0; 16], 0, 0, 0, 0);
-        self.model.set_out_ready(false);
-        for _ in 0..2 {
-            self.model.eval();
-            self.model.tick();
-            self.cycles += 1;
-        }
-        self.model.set_rst_n(true);
-        self.model.eval();
+        self.model.reset();
+        self.cycles += RESET_CYCLES;
     }
 
     /// One clock period: offer `input` (in_valid high) or nothing, drive `out_ready`,

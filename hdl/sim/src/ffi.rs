@@ -1,26 +1,75 @@
-//! The C entry points of the Verilator models (`hdl/sim/shim/<dut>.cpp`), behind safe
-//! handle types. The only unsafe code of the crate is here.
+//! The C entry points of the Verilator models, behind safe handle types. The only unsafe
+//! code of the crate is here.
 //!
-//! Each handle owns one model (and its own `VerilatedContext`) from creation to `Drop`;
+//! Every DUT shares its handle operations (reset, clock, handshakes, free): they are one
+//! set of C functions (`shim/model.cpp`, `vigil_model_*`) wrapped once by [`Model`]. A
+//! DUT's type (`Blake3CompressModel`, ...) is a [`Model`] plus its own constructor and
+//! ports (`shim/<dut>.cpp`), and reaches the shared operations through `Deref`.
+//!
+//! A [`Model`] owns one model (and its own `VerilatedContext`) from creation to `Drop`;
 //! every method passes that live pointer. Handles are neither `Send` nor `Sync` (they
 //! hold a raw pointer), so a model is only ever touched by the thread that made it.
 //!
-//! Built without Verilator (`cfg(vigil_no_verilator)`), the handle types are uninhabited
-//! and their constructors return [`crate::SimError::NoVerilator`].
+//! Built without Verilator (`cfg(vigil_no_verilator)`), [`Model`] is uninhabited and the
+//! constructors return [`crate::SimError::NoVerilator`].
 
 #![allow(unsafe_code)]
+
+use std::ops::{Deref, DerefMut};
+
+/// A DUT's handle type: a [`Model`] that derefs to the shared operations.
+macro_rules! dut_models {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        pub(crate) struct $name(Model);
+
+        impl Deref for $name {
+            type Target = Model;
+            fn deref(&self) -> &Model {
+                &self.0
+            }
+        }
+
+        impl DerefMut for $name {
+            fn deref_mut(&mut self) -> &mut Model {
+                &mut self.0
+            }
+        }
+    )*};
+}
+
+dut_models! {
+    /// One Verilator model of `vigil_blake3_compress` (TagWidth = 32).
+    Blake3CompressModel;
+    /// One Verilator model of `vigil_sha512_core` (TagWidth = 32).
+    Sha512CoreModel;
+    /// One Verilator model of `vigil_sc_reduce`.
+    ScReduceModel;
+}
+
+pub(crate) use model::Model;
+
+/// Clock cycles [`Model::reset`] holds the reset for.
+pub(crate) const RESET_CYCLES: u64 = 2;
 
 #[cfg(not(vigil_no_verilator))]
 mod model {
     use std::ffi::c_void;
     use std::ptr::NonNull;
 
+    use super::{Blake3CompressModel, ScReduceModel, Sha512CoreModel, RESET_CYCLES};
     use crate::SimError;
 
     extern "C" {
+        fn vigil_model_free(h: *mut c_void);
+        fn vigil_model_set_rst_n(h: *mut c_void, rst_n: u8);
+        fn vigil_model_set_out_ready(h: *mut c_void, ready: u8);
+        fn vigil_model_eval(h: *mut c_void);
+        fn vigil_model_tick(h: *mut c_void);
+        fn vigil_model_in_ready(h: *mut c_void) -> u8;
+        fn vigil_model_out_valid(h: *mut c_void) -> u8;
+
         fn vigil_blake3_compress_new() -> *mut c_void;
-        fn vigil_blake3_compress_free(h: *mut c_void);
-        fn vigil_blake3_compress_set_rst_n(h: *mut c_void, rst_n: u8);
         fn vigil_blake3_compress_set_in(
             h: *mut c_void,
             valid: u8,
@@ -31,32 +80,99 @@ mod model {
             flags: u32,
             tag: u32,
         );
-        fn vigil_blake3_compress_set_out_ready(h: *mut c_void, ready: u8);
-        fn vigil_blake3_compress_eval(h: *mut c_void);
-        fn vigil_blake3_compress_tick(h: *mut c_void);
-        fn vigil_blake3_compress_in_ready(h: *mut c_void) -> u8;
-        fn vigil_blake3_compress_out_valid(h: *mut c_void) -> u8;
         fn vigil_blake3_compress_out(h: *mut c_void, state: *mut u32, tag: *mut u32);
+
+        fn vigil_sha512_core_new() -> *mut c_void;
+        fn vigil_sha512_core_set_in(
+            h: *mut c_void,
+            valid: u8,
+            data: u64,
+            last: u8,
+            bytes: u8,
+            tag: u32,
+        );
+        fn vigil_sha512_core_out(h: *mut c_void, digest: *mut u32, k: *mut u32, tag: *mut u32);
+
+        fn vigil_sc_reduce_new() -> *mut c_void;
+        fn vigil_sc_reduce_set_in(h: *mut c_void, valid: u8, x: *const u32);
+        fn vigil_sc_reduce_out(h: *mut c_void, k: *mut u32);
     }
 
-    /// One Verilator model of `vigil_blake3_compress` (TagWidth = 32).
-    pub(crate) struct Blake3CompressModel {
+    /// One live Verilator model of some DUT, and the operations every DUT has.
+    pub(crate) struct Model {
         h: NonNull<c_void>,
+    }
+
+    impl Model {
+        /// Takes ownership of what a DUT's `_new` returned (C++ `new` aborts rather than
+        /// return null; the check is for form's sake).
+        fn adopt(h: *mut c_void, top: &'static str) -> Result<Model, SimError> {
+            NonNull::new(h)
+                .map(|h| Model { h })
+                .ok_or(SimError::ModelCreation(top))
+        }
+
+        fn ptr(&self) -> *mut c_void {
+            self.h.as_ptr()
+        }
+
+        pub(crate) fn set_rst_n(&mut self, rst_n: bool) {
+            // SAFETY: self.h is a live model (made by a DUT's new, freed only in drop).
+            unsafe { vigil_model_set_rst_n(self.ptr(), u8::from(rst_n)) }
+        }
+
+        pub(crate) fn set_out_ready(&mut self, ready: bool) {
+            // SAFETY: self.h is a live model.
+            unsafe { vigil_model_set_out_ready(self.ptr(), u8::from(ready)) }
+        }
+
+        pub(crate) fn eval(&mut self) {
+            // SAFETY: self.h is a live model.
+            unsafe { vigil_model_eval(self.ptr()) }
+        }
+
+        pub(crate) fn tick(&mut self) {
+            // SAFETY: self.h is a live model.
+            unsafe { vigil_model_tick(self.ptr()) }
+        }
+
+        pub(crate) fn in_ready(&self) -> bool {
+            // SAFETY: self.h is a live model; the call only reads a port.
+            unsafe { vigil_model_in_ready(self.ptr()) != 0 }
+        }
+
+        pub(crate) fn out_valid(&self) -> bool {
+            // SAFETY: self.h is a live model; the call only reads a port.
+            unsafe { vigil_model_out_valid(self.ptr()) != 0 }
+        }
+
+        /// Holds the (synchronous) reset for [`RESET_CYCLES`] with `out_ready` low, then
+        /// releases it. The caller drives `in_valid` low first (through its DUT's
+        /// `set_in`): whatever was in flight is dropped.
+        pub(crate) fn reset(&mut self) {
+            self.set_rst_n(false);
+            self.set_out_ready(false);
+            for _ in 0..RESET_CYCLES {
+                self.eval();
+                self.tick();
+            }
+            self.set_rst_n(true);
+            self.eval();
+        }
+    }
+
+    impl Drop for Model {
+        fn drop(&mut self) {
+            // SAFETY: self.h is live and is not used again after this.
+            unsafe { vigil_model_free(self.ptr()) }
+        }
     }
 
     impl Blake3CompressModel {
         pub(crate) fn new() -> Result<Self, SimError> {
-            // SAFETY: the constructor takes no arguments and returns a new model (C++
-            // `new` aborts rather than return null; the check is for form's sake).
+            // SAFETY: the constructor takes no arguments and returns a new model.
             let h = unsafe { vigil_blake3_compress_new() };
-            NonNull::new(h)
-                .map(|h| Blake3CompressModel { h })
-                .ok_or(SimError::ModelCreation("vigil_blake3_compress"))
-        }
-
-        pub(crate) fn set_rst_n(&mut self, rst_n: bool) {
-            // SAFETY: self.h is a live model (made by new, freed only in drop).
-            unsafe { vigil_blake3_compress_set_rst_n(self.h.as_ptr(), u8::from(rst_n)) }
+            Model::adopt(h, "vigil_blake3_compress").map(Self)
         }
 
         #[allow(clippy::too_many_arguments)]
@@ -70,11 +186,11 @@ mod model {
             flags: u32,
             tag: u32,
         ) {
-            // SAFETY: self.h is a live model; cv and block point to 8 and 16 u32s, which
-            // is what the shim reads, and only for the duration of the call.
+            // SAFETY: the model is live; cv and block point to 8 and 16 u32s, which is
+            // what the shim reads, and only for the duration of the call.
             unsafe {
                 vigil_blake3_compress_set_in(
-                    self.h.as_ptr(),
+                    self.ptr(),
                     u8::from(valid),
                     cv.as_ptr(),
                     block.as_ptr(),
@@ -86,103 +202,28 @@ mod model {
             }
         }
 
-        pub(crate) fn set_out_ready(&mut self, ready: bool) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_blake3_compress_set_out_ready(self.h.as_ptr(), u8::from(ready)) }
-        }
-
-        pub(crate) fn eval(&mut self) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_blake3_compress_eval(self.h.as_ptr()) }
-        }
-
-        pub(crate) fn tick(&mut self) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_blake3_compress_tick(self.h.as_ptr()) }
-        }
-
-        pub(crate) fn in_ready(&self) -> bool {
-            // SAFETY: self.h is a live model; the call only reads a port.
-            unsafe { vigil_blake3_compress_in_ready(self.h.as_ptr()) != 0 }
-        }
-
-        pub(crate) fn out_valid(&self) -> bool {
-            // SAFETY: self.h is a live model; the call only reads a port.
-            unsafe { vigil_blake3_compress_out_valid(self.h.as_ptr()) != 0 }
-        }
-
         pub(crate) fn out(&self) -> ([u32; 16], u32) {
             let mut state = [0u32; 16];
             let mut tag = 0u32;
-            // SAFETY: self.h is a live model; state has room for the 16 words and tag for
-            // the one word the shim writes.
-            unsafe { vigil_blake3_compress_out(self.h.as_ptr(), state.as_mut_ptr(), &mut tag) };
+            // SAFETY: the model is live; state has room for the 16 words and tag for the
+            // one word the shim writes.
+            unsafe { vigil_blake3_compress_out(self.ptr(), state.as_mut_ptr(), &mut tag) };
             (state, tag)
         }
-    }
-
-    impl Drop for Blake3CompressModel {
-        fn drop(&mut self) {
-            // SAFETY: self.h is live and is not used again after this.
-            unsafe { vigil_blake3_compress_free(self.h.as_ptr()) }
-        }
-    }
-
-    extern "C" {
-        fn vigil_sha512_core_new() -> *mut c_void;
-        fn vigil_sha512_core_free(h: *mut c_void);
-        fn vigil_sha512_core_set_rst_n(h: *mut c_void, rst_n: u8);
-        fn vigil_sha512_core_set_in(
-            h: *mut c_void,
-            valid: u8,
-            data: u64,
-            last: u8,
-            bytes: u8,
-            tag: u32,
-        );
-        fn vigil_sha512_core_set_out_ready(h: *mut c_void, ready: u8);
-        fn vigil_sha512_core_eval(h: *mut c_void);
-        fn vigil_sha512_core_tick(h: *mut c_void);
-        fn vigil_sha512_core_in_ready(h: *mut c_void) -> u8;
-        fn vigil_sha512_core_out_valid(h: *mut c_void) -> u8;
-        fn vigil_sha512_core_out(h: *mut c_void, digest: *mut u32, k: *mut u32, tag: *mut u32);
-
-        fn vigil_sc_reduce_new() -> *mut c_void;
-        fn vigil_sc_reduce_free(h: *mut c_void);
-        fn vigil_sc_reduce_set_rst_n(h: *mut c_void, rst_n: u8);
-        fn vigil_sc_reduce_set_in(h: *mut c_void, valid: u8, x: *const u32);
-        fn vigil_sc_reduce_set_out_ready(h: *mut c_void, ready: u8);
-        fn vigil_sc_reduce_eval(h: *mut c_void);
-        fn vigil_sc_reduce_tick(h: *mut c_void);
-        fn vigil_sc_reduce_in_ready(h: *mut c_void) -> u8;
-        fn vigil_sc_reduce_out_valid(h: *mut c_void) -> u8;
-        fn vigil_sc_reduce_out(h: *mut c_void, k: *mut u32);
-    }
-
-    /// One Verilator model of `vigil_sha512_core` (TagWidth = 32).
-    pub(crate) struct Sha512CoreModel {
-        h: NonNull<c_void>,
     }
 
     impl Sha512CoreModel {
         pub(crate) fn new() -> Result<Self, SimError> {
             // SAFETY: the constructor takes no arguments and returns a new model.
             let h = unsafe { vigil_sha512_core_new() };
-            NonNull::new(h)
-                .map(|h| Sha512CoreModel { h })
-                .ok_or(SimError::ModelCreation("vigil_sha512_core"))
-        }
-
-        pub(crate) fn set_rst_n(&mut self, rst_n: bool) {
-            // SAFETY: self.h is a live model (made by new, freed only in drop).
-            unsafe { vigil_sha512_core_set_rst_n(self.h.as_ptr(), u8::from(rst_n)) }
+            Model::adopt(h, "vigil_sha512_core").map(Self)
         }
 
         pub(crate) fn set_in(&mut self, valid: bool, data: u64, last: bool, bytes: u8, tag: u32) {
-            // SAFETY: self.h is a live model; the arguments are plain values.
+            // SAFETY: the model is live; the arguments are plain values.
             unsafe {
                 vigil_sha512_core_set_in(
-                    self.h.as_ptr(),
+                    self.ptr(),
                     u8::from(valid),
                     data,
                     u8::from(last),
@@ -192,136 +233,78 @@ mod model {
             }
         }
 
-        pub(crate) fn set_out_ready(&mut self, ready: bool) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_sha512_core_set_out_ready(self.h.as_ptr(), u8::from(ready)) }
-        }
-
-        pub(crate) fn eval(&mut self) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_sha512_core_eval(self.h.as_ptr()) }
-        }
-
-        pub(crate) fn tick(&mut self) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_sha512_core_tick(self.h.as_ptr()) }
-        }
-
-        pub(crate) fn in_ready(&self) -> bool {
-            // SAFETY: self.h is a live model; the call only reads a port.
-            unsafe { vigil_sha512_core_in_ready(self.h.as_ptr()) != 0 }
-        }
-
-        pub(crate) fn out_valid(&self) -> bool {
-            // SAFETY: self.h is a live model; the call only reads a port.
-            unsafe { vigil_sha512_core_out_valid(self.h.as_ptr()) != 0 }
-        }
-
         pub(crate) fn out(&self) -> ([u32; 16], [u32; 8], u32) {
             let mut digest = [0u32; 16];
             let mut k = [0u32; 8];
             let mut tag = 0u32;
-            // SAFETY: self.h is a live model; digest, k and tag have room for the 16, 8
-            // and 1 words the shim writes.
+            // SAFETY: the model is live; digest, k and tag have room for the 16, 8 and 1
+            // words the shim writes.
             unsafe {
-                vigil_sha512_core_out(
-                    self.h.as_ptr(),
-                    digest.as_mut_ptr(),
-                    k.as_mut_ptr(),
-                    &mut tag,
-                );
+                vigil_sha512_core_out(self.ptr(), digest.as_mut_ptr(), k.as_mut_ptr(), &mut tag);
             }
             (digest, k, tag)
         }
-    }
-
-    impl Drop for Sha512CoreModel {
-        fn drop(&mut self) {
-            // SAFETY: self.h is live and is not used again after this.
-            unsafe { vigil_sha512_core_free(self.h.as_ptr()) }
-        }
-    }
-
-    /// One Verilator model of `vigil_sc_reduce`.
-    pub(crate) struct ScReduceModel {
-        h: NonNull<c_void>,
     }
 
     impl ScReduceModel {
         pub(crate) fn new() -> Result<Self, SimError> {
             // SAFETY: the constructor takes no arguments and returns a new model.
             let h = unsafe { vigil_sc_reduce_new() };
-            NonNull::new(h)
-                .map(|h| ScReduceModel { h })
-                .ok_or(SimError::ModelCreation("vigil_sc_reduce"))
-        }
-
-        pub(crate) fn set_rst_n(&mut self, rst_n: bool) {
-            // SAFETY: self.h is a live model (made by new, freed only in drop).
-            unsafe { vigil_sc_reduce_set_rst_n(self.h.as_ptr(), u8::from(rst_n)) }
+            Model::adopt(h, "vigil_sc_reduce").map(Self)
         }
 
         pub(crate) fn set_in(&mut self, valid: bool, x: &[u32; 16]) {
-            // SAFETY: self.h is a live model; x points to the 16 u32s the shim reads,
-            // only for the duration of the call.
-            unsafe { vigil_sc_reduce_set_in(self.h.as_ptr(), u8::from(valid), x.as_ptr()) }
-        }
-
-        pub(crate) fn set_out_ready(&mut self, ready: bool) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_sc_reduce_set_out_ready(self.h.as_ptr(), u8::from(ready)) }
-        }
-
-        pub(crate) fn eval(&mut self) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_sc_reduce_eval(self.h.as_ptr()) }
-        }
-
-        pub(crate) fn tick(&mut self) {
-            // SAFETY: self.h is a live model.
-            unsafe { vigil_sc_reduce_tick(self.h.as_ptr()) }
-        }
-
-        pub(crate) fn in_ready(&self) -> bool {
-            // SAFETY: self.h is a live model; the call only reads a port.
-            unsafe { vigil_sc_reduce_in_ready(self.h.as_ptr()) != 0 }
-        }
-
-        pub(crate) fn out_valid(&self) -> bool {
-            // SAFETY: self.h is a live model; the call only reads a port.
-            unsafe { vigil_sc_reduce_out_valid(self.h.as_ptr()) != 0 }
+            // SAFETY: the model is live; x points to the 16 u32s the shim reads, only for
+            // the duration of the call.
+            unsafe { vigil_sc_reduce_set_in(self.ptr(), u8::from(valid), x.as_ptr()) }
         }
 
         pub(crate) fn out(&self) -> [u32; 8] {
             let mut k = [0u32; 8];
-            // SAFETY: self.h is a live model; k has room for the 8 words the shim writes.
-            unsafe { vigil_sc_reduce_out(self.h.as_ptr(), k.as_mut_ptr()) };
+            // SAFETY: the model is live; k has room for the 8 words the shim writes.
+            unsafe { vigil_sc_reduce_out(self.ptr(), k.as_mut_ptr()) };
             k
-        }
-    }
-
-    impl Drop for ScReduceModel {
-        fn drop(&mut self) {
-            // SAFETY: self.h is live and is not used again after this.
-            unsafe { vigil_sc_reduce_free(self.h.as_ptr()) }
         }
     }
 }
 
 #[cfg(vigil_no_verilator)]
 mod model {
+    use super::{Blake3CompressModel, ScReduceModel, Sha512CoreModel};
     use crate::SimError;
 
     /// Built without Verilator: there is no model, and no value of this type.
-    pub(crate) enum Blake3CompressModel {}
+    pub(crate) enum Model {}
 
-    #[allow(clippy::unused_self, clippy::too_many_arguments)]
+    #[allow(clippy::unused_self)]
+    impl Model {
+        pub(crate) fn set_rst_n(&mut self, _: bool) {
+            match *self {}
+        }
+        pub(crate) fn set_out_ready(&mut self, _: bool) {
+            match *self {}
+        }
+        pub(crate) fn eval(&mut self) {
+            match *self {}
+        }
+        pub(crate) fn tick(&mut self) {
+            match *self {}
+        }
+        pub(crate) fn in_ready(&self) -> bool {
+            match *self {}
+        }
+        pub(crate) fn out_valid(&self) -> bool {
+            match *self {}
+        }
+        pub(crate) fn reset(&mut self) {
+            match *self {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     impl Blake3CompressModel {
         pub(crate) fn new() -> Result<Self, SimError> {
             Err(SimError::NoVerilator)
-        }
-        pub(crate) fn set_rst_n(&mut self, _: bool) {
-            match *self {}
         }
         pub(crate) fn set_in(
             &mut self,
@@ -333,96 +316,34 @@ mod model {
             _: u32,
             _: u32,
         ) {
-            match *self {}
-        }
-        pub(crate) fn set_out_ready(&mut self, _: bool) {
-            match *self {}
-        }
-        pub(crate) fn eval(&mut self) {
-            match *self {}
-        }
-        pub(crate) fn tick(&mut self) {
-            match *self {}
-        }
-        pub(crate) fn in_ready(&self) -> bool {
-            match *self {}
-        }
-        pub(crate) fn out_valid(&self) -> bool {
-            match *self {}
+            match self.0 {}
         }
         pub(crate) fn out(&self) -> ([u32; 16], u32) {
-            match *self {}
+            match self.0 {}
         }
     }
 
-    /// Built without Verilator: there is no model, and no value of this type.
-    pub(crate) enum Sha512CoreModel {}
-
-    #[allow(clippy::unused_self)]
     impl Sha512CoreModel {
         pub(crate) fn new() -> Result<Self, SimError> {
             Err(SimError::NoVerilator)
         }
-        pub(crate) fn set_rst_n(&mut self, _: bool) {
-            match *self {}
-        }
         pub(crate) fn set_in(&mut self, _: bool, _: u64, _: bool, _: u8, _: u32) {
-            match *self {}
-        }
-        pub(crate) fn set_out_ready(&mut self, _: bool) {
-            match *self {}
-        }
-        pub(crate) fn eval(&mut self) {
-            match *self {}
-        }
-        pub(crate) fn tick(&mut self) {
-            match *self {}
-        }
-        pub(crate) fn in_ready(&self) -> bool {
-            match *self {}
-        }
-        pub(crate) fn out_valid(&self) -> bool {
-            match *self {}
+            match self.0 {}
         }
         pub(crate) fn out(&self) -> ([u32; 16], [u32; 8], u32) {
-            match *self {}
+            match self.0 {}
         }
     }
 
-    /// Built without Verilator: there is no model, and no value of this type.
-    pub(crate) enum ScReduceModel {}
-
-    #[allow(clippy::unused_self)]
     impl ScReduceModel {
         pub(crate) fn new() -> Result<Self, SimError> {
             Err(SimError::NoVerilator)
         }
-        pub(crate) fn set_rst_n(&mut self, _: bool) {
-            match *self {}
-        }
         pub(crate) fn set_in(&mut self, _: bool, _: &[u32; 16]) {
-            match *self {}
-        }
-        pub(crate) fn set_out_ready(&mut self, _: bool) {
-            match *self {}
-        }
-        pub(crate) fn eval(&mut self) {
-            match *self {}
-        }
-        pub(crate) fn tick(&mut self) {
-            match *self {}
-        }
-        pub(crate) fn in_ready(&self) -> bool {
-            match *self {}
-        }
-        pub(crate) fn out_valid(&self) -> bool {
-            match *self {}
+            match self.0 {}
         }
         pub(crate) fn out(&self) -> [u32; 8] {
-            match *self {}
+            match self.0 {}
         }
     }
 }
-
-pub(crate) use model::Blake3CompressModel;
-pub(crate) use model::{ScReduceModel, Sha512CoreModel};

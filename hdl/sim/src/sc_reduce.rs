@@ -1,6 +1,6 @@
 //! `vigil_sc_reduce` (`hdl/rtl/vigil_sc_reduce.sv`): one reduction at a time.
 
-use crate::ffi::ScReduceModel;
+use crate::ffi::{ScReduceModel, RESET_CYCLES};
 use crate::SimError;
 
 /// Cycles with no result after which [`ScReduce::reduce`] gives up.
@@ -19,16 +19,9 @@ impl ScReduce {
             model: ScReduceModel::new()?,
             cycles: 0,
         };
-        r.model.set_rst_n(false);
         r.model.set_in(false, &[0; 16]);
-        r.model.set_out_ready(false);
-        for _ in 0..2 {
-            r.model.eval();
-            r.model.tick();
-            r.cycles += 1;
-        }
-        r.model.set_rst_n(true);
-        r.model.eval();
+        r.model.reset();
+        r.cycles += RESET_CYCLES;
         Ok(r)
     }
 

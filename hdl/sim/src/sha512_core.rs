@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::blake3_hash::Traffic;
-use crate::ffi::Sha512CoreModel;
+use crate::ffi::{Sha512CoreModel, RESET_CYCLES};
 use crate::SimError;
 
 /// One input word of a message.
@@ -108,16 +108,9 @@ impl Sha512Core {
 
     /// Holds the (synchronous) reset for two cycles with both valids low, then releases it.
     pub fn reset(&mut self) {
-        self.model.set_rst_n(false);
         self.model.set_in(false, 0, false, 0, 0);
-        self.model.set_out_ready(false);
-        for _ in 0..2 {
-            self.model.eval();
-            self.model.tick();
-            self.cycles += 1;
-        }
-        self.model.set_rst_n(true);
-        self.model.eval();
+        self.model.reset();
+        self.cycles += RESET_CYCLES;
     }
 
     /// One clock period: offer `input` or nothing, drive `out_ready`, sample, clock.

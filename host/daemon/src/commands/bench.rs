@@ -167,6 +167,13 @@ fn bench_signatures(
     }
     let base_best = best_of(&base_runs);
     let base_rate = base_n as f64 / base_best.as_secs_f64();
+    // Past a partial baseline, every backend is checked against the CPU backend's
+    // verdicts, computed once.
+    let full = if base_n < sigs {
+        Some(cpu_verdicts(args, backends, &batch, profile)?)
+    } else {
+        None
+    };
 
     let mut reports = Vec::new();
     for backend in backends {
@@ -189,12 +196,10 @@ fn bench_signatures(
         }
         let verdicts = verdicts.context("no run")?;
         check_against(
-            &batch,
-            profile,
+            &backend.info().name,
             &verdicts.signature_valid,
             &base,
-            backends,
-            backend,
+            full.as_deref(),
         )?;
         let best = best_of(&runs);
         let rate = sigs as f64 / best.as_secs_f64();
@@ -231,53 +236,52 @@ fn bench_signatures(
     Ok(reports)
 }
 
-/// Fails unless `got` is the reference's verdict for every signature: the first
-/// `base.len()` against the baseline run, the rest (when the baseline covered only a
-/// prefix) against the CPU backend if it is among `backends`, else the reference
-/// verifier itself.
+/// Fails unless `got` has one verdict per signature and agrees with `base` (the
+/// reference crate's verdicts of a prefix) and, past that prefix, with `full`.
 fn check_against(
-    batch: &Arc<Batch>,
-    profile: Profile,
+    name: &str,
     got: &[bool],
     base: &[bool],
-    backends: &[Arc<dyn Backend>],
-    checked: &dyn Backend,
+    full: Option<&[bool]>,
 ) -> anyhow::Result<()> {
-    let name = checked.info().name;
     let void = |i: usize| {
         anyhow::anyhow!(
             "backend {name} disagrees with the reference on signature {i}: the numbers are void"
         )
     };
-    if got.len() != batch.signature_count() {
+    let expected = full.unwrap_or(base);
+    if got.len() != expected.len() {
         bail!(
             "backend {name} returned {} verdicts for {} signatures",
             got.len(),
-            batch.signature_count()
+            expected.len()
         );
     }
-    if let Some(i) = base.iter().zip(got).position(|(a, b)| a != b) {
-        return Err(void(i));
-    }
-    if base.len() == got.len() {
-        return Ok(());
-    }
-    let oracle = backends
-        .iter()
-        .find(|b| b.info().name == "cpu" && name != "cpu");
-    let expected = match oracle {
-        Some(cpu) => {
-            cpu.verify(Arc::clone(batch), profile)
-                .wait()
-                .context("CPU check of the verdicts failed")?
-                .signature_valid
-        }
-        None => vigil_core::Verdicts::reference(batch, profile).signature_valid,
-    };
-    match expected.iter().zip(got).position(|(a, b)| a != b) {
+    let first = base.iter().zip(got).position(|(a, b)| a != b);
+    let later = || expected.iter().zip(got).position(|(a, b)| a != b);
+    match first.or_else(later) {
         Some(i) => Err(void(i)),
         None => Ok(()),
     }
+}
+
+/// Every verdict of `batch` from the CPU backend (the conformance-tested oracle, on every
+/// core): the one among `backends`, else a new one.
+fn cpu_verdicts(
+    args: &BenchArgs,
+    backends: &[Arc<dyn Backend>],
+    batch: &Arc<Batch>,
+    profile: Profile,
+) -> anyhow::Result<Vec<bool>> {
+    let cpu = match backends.iter().find(|b| b.info().name == "cpu") {
+        Some(cpu) => Arc::clone(cpu),
+        None => backends::open(Choice::Cpu, args.threads)?,
+    };
+    Ok(cpu
+        .verify(Arc::clone(batch), profile)
+        .wait()
+        .context("CPU check of the verdicts failed")?
+        .signature_valid)
 }
 
 /// The reference crate, one signature after another on this thread, over the first `n`.
