@@ -49,6 +49,31 @@ const DUTS: &[Dut] = &[
         sources: &["vigil_sha512_pkg.sv", "vigil_sc_reduce.sv"],
         params: &[],
     },
+    Dut {
+        top: "vigil_merkle_engine",
+        sources: &[
+            "vigil_card_regs_pkg.sv",
+            "vigil_blake3_pkg.sv",
+            "vigil_blake3_compress.sv",
+            "vigil_merkle_engine.sv",
+        ],
+        params: &[],
+    },
+    Dut {
+        top: "vigil_card_top",
+        sources: &[
+            "vigil_card_regs_pkg.sv",
+            "vigil_blake3_pkg.sv",
+            "vigil_sha512_pkg.sv",
+            "vigil_blake3_compress.sv",
+            "vigil_merkle_engine.sv",
+            "vigil_sc_reduce.sv",
+            "vigil_sha512_core.sv",
+            "vigil_card_top.sv",
+        ],
+        // BuildHash is added by main: the hash of the RTL sources.
+        params: &[],
+    },
 ];
 
 /// Flags that silence warnings in Verilator's generated C++ (those of its own makefile,
@@ -86,6 +111,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
 
+    // The card's BUILD_HASH: the RTL it is built from (every file under hdl/rtl).
+    let build_hash = rtl_hash(&rtl)?;
+    println!("cargo::rustc-env=VIGIL_CARD_BUILD_HASH={build_hash:016x}");
+    println!("cargo::rerun-if-changed={}", rtl.display());
+
     for shared in ["model.h", "model.cpp"] {
         println!(
             "cargo::rerun-if-changed={}",
@@ -121,6 +151,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             .arg(&mdir)
             .args(["--top-module", dut.top])
             .args(dut.params)
+            .args(
+                (dut.top == "vigil_card_top").then(|| format!("-GBuildHash=64'h{build_hash:016x}")),
+            )
             .args(dut.sources.iter().map(|s| rtl.join(s)))
             .output()?;
         if !run.status.success() {
@@ -157,6 +190,26 @@ fn main() -> Result<(), Box<dyn Error>> {
         .file(manifest.join("shim").join("model.cpp"));
     runtime.compile("vigil_verilated");
     Ok(())
+}
+
+/// FNV-1a (64-bit) over the names and contents of the `.sv` files under `rtl`, in name
+/// order: a build identity, not a security measure. Never 0 (0 would read as "not
+/// set" on the card).
+fn rtl_hash(rtl: &Path) -> Result<u64, Box<dyn Error>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(rtl)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|p| p.extension().is_some_and(|e| e == "sv"));
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for path in files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        for byte in name.unwrap_or_default().bytes().chain(fs::read(&path)?) {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    Ok(h.max(1))
 }
 
 /// Where `name` is run from: itself if it is a path, else the first `PATH` entry that

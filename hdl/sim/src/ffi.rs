@@ -45,6 +45,11 @@ dut_models! {
     Sha512CoreModel;
     /// One Verilator model of `vigil_sc_reduce`.
     ScReduceModel;
+    /// One Verilator model of `vigil_merkle_engine` (default parameters).
+    MerkleEngineModel;
+    /// One Verilator model of `vigil_card_top` (default parameters, BuildHash from
+    /// build.rs).
+    CardTopModel;
 }
 
 pub(crate) use model::Model;
@@ -57,7 +62,11 @@ mod model {
     use std::ffi::c_void;
     use std::ptr::NonNull;
 
-    use super::{Blake3CompressModel, ScReduceModel, Sha512CoreModel, RESET_CYCLES};
+    use super::{
+        Blake3CompressModel, CardTopModel, MerkleEngineModel, ScReduceModel, Sha512CoreModel,
+        RESET_CYCLES,
+    };
+    use crate::card::{AxilIn, AxilOut};
     use crate::SimError;
 
     extern "C" {
@@ -96,6 +105,34 @@ mod model {
         fn vigil_sc_reduce_new() -> *mut c_void;
         fn vigil_sc_reduce_set_in(h: *mut c_void, valid: u8, x: *const u32);
         fn vigil_sc_reduce_out(h: *mut c_void, k: *mut u32);
+
+        fn vigil_card_top_new() -> *mut c_void;
+        fn vigil_card_top_set_in(h: *mut c_void, valid: u8, data: u64, last: u8);
+        fn vigil_card_top_out(h: *mut c_void, data: *mut u64, last: *mut u8);
+        #[allow(clippy::too_many_arguments)]
+        fn vigil_card_top_set_axil(
+            h: *mut c_void,
+            awvalid: u8,
+            awaddr: u32,
+            wvalid: u8,
+            wdata: u32,
+            wstrb: u8,
+            bready: u8,
+            arvalid: u8,
+            araddr: u32,
+            rready: u8,
+        );
+        fn vigil_card_top_axil(h: *mut c_void, rdata: *mut u32) -> u32;
+
+        fn vigil_merkle_engine_new() -> *mut c_void;
+        fn vigil_merkle_engine_set_in(h: *mut c_void, valid: u8, data: u64, last: u8, nodes: u8);
+        fn vigil_merkle_engine_out(
+            h: *mut c_void,
+            root: *mut u32,
+            status: *mut u8,
+            busy: *mut u8,
+            compress: *mut u8,
+        );
     }
 
     /// One live Verilator model of some DUT, and the operations every DUT has.
@@ -266,12 +303,126 @@ mod model {
             k
         }
     }
+
+    impl MerkleEngineModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            // SAFETY: the constructor takes no arguments and returns a new model.
+            let h = unsafe { vigil_merkle_engine_new() };
+            Model::adopt(h, "vigil_merkle_engine").map(Self)
+        }
+
+        pub(crate) fn set_in(&mut self, valid: bool, data: u64, last: bool, nodes: bool) {
+            // SAFETY: the model is live; the arguments are plain values.
+            unsafe {
+                vigil_merkle_engine_set_in(
+                    self.ptr(),
+                    u8::from(valid),
+                    data,
+                    u8::from(last),
+                    u8::from(nodes),
+                )
+            }
+        }
+
+        /// (root words, status, busy, compress).
+        pub(crate) fn out(&self) -> ([u32; 8], u8, bool, bool) {
+            let mut root = [0u32; 8];
+            let (mut status, mut busy, mut compress) = (0u8, 0u8, 0u8);
+            // SAFETY: the model is live; root has room for the 8 words and the others for
+            // the one byte each that the shim writes.
+            unsafe {
+                vigil_merkle_engine_out(
+                    self.ptr(),
+                    root.as_mut_ptr(),
+                    &mut status,
+                    &mut busy,
+                    &mut compress,
+                );
+            }
+            (root, status, busy != 0, compress != 0)
+        }
+    }
+
+    impl CardTopModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            // SAFETY: the constructor takes no arguments and returns a new model.
+            let h = unsafe { vigil_card_top_new() };
+            Model::adopt(h, "vigil_card_top").map(Self)
+        }
+
+        pub(crate) fn set_in(&mut self, valid: bool, data: u64, last: bool) {
+            // SAFETY: the model is live; the arguments are plain values.
+            unsafe { vigil_card_top_set_in(self.ptr(), u8::from(valid), data, u8::from(last)) }
+        }
+
+        /// The response stream's (data, last).
+        pub(crate) fn out(&self) -> (u64, bool) {
+            let (mut data, mut last) = (0u64, 0u8);
+            // SAFETY: the model is live; data and last are the one value each the shim
+            // writes.
+            unsafe { vigil_card_top_out(self.ptr(), &mut data, &mut last) };
+            (data, last != 0)
+        }
+
+        pub(crate) fn set_axil(&mut self, a: AxilIn) {
+            // SAFETY: the model is live; the arguments are plain values.
+            unsafe {
+                vigil_card_top_set_axil(
+                    self.ptr(),
+                    u8::from(a.aw_valid),
+                    a.aw_addr,
+                    u8::from(a.w_valid),
+                    a.w_data,
+                    a.w_strb,
+                    u8::from(a.b_ready),
+                    u8::from(a.ar_valid),
+                    a.ar_addr,
+                    u8::from(a.r_ready),
+                )
+            }
+        }
+
+        pub(crate) fn axil(&self) -> AxilOut {
+            let mut r_data = 0u32;
+            // SAFETY: the model is live; r_data is the one word the shim writes.
+            let bits = unsafe { vigil_card_top_axil(self.ptr(), &mut r_data) };
+            AxilOut {
+                aw_ready: bits & 1 != 0,
+                w_ready: bits & 2 != 0,
+                b_valid: bits & 4 != 0,
+                ar_ready: bits & 8 != 0,
+                r_valid: bits & 16 != 0,
+                r_data,
+            }
+        }
+    }
 }
 
 #[cfg(vigil_no_verilator)]
 mod model {
-    use super::{Blake3CompressModel, ScReduceModel, Sha512CoreModel};
+    use super::{
+        Blake3CompressModel, CardTopModel, MerkleEngineModel, ScReduceModel, Sha512CoreModel,
+    };
+    use crate::card::{AxilIn, AxilOut};
     use crate::SimError;
+
+    impl CardTopModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            Err(SimError::NoVerilator)
+        }
+        pub(crate) fn set_in(&mut self, _: bool, _: u64, _: bool) {
+            match self.0 {}
+        }
+        pub(crate) fn out(&self) -> (u64, bool) {
+            match self.0 {}
+        }
+        pub(crate) fn set_axil(&mut self, _: AxilIn) {
+            match self.0 {}
+        }
+        pub(crate) fn axil(&self) -> AxilOut {
+            match self.0 {}
+        }
+    }
 
     /// Built without Verilator: there is no model, and no value of this type.
     pub(crate) enum Model {}
@@ -343,6 +494,18 @@ mod model {
             match self.0 {}
         }
         pub(crate) fn out(&self) -> [u32; 8] {
+            match self.0 {}
+        }
+    }
+
+    impl MerkleEngineModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            Err(SimError::NoVerilator)
+        }
+        pub(crate) fn set_in(&mut self, _: bool, _: u64, _: bool, _: bool) {
+            match self.0 {}
+        }
+        pub(crate) fn out(&self) -> ([u32; 8], u8, bool, bool) {
             match self.0 {}
         }
     }

@@ -29,7 +29,9 @@
 
 pub mod blake3_compress;
 pub mod blake3_hash;
+pub mod card;
 mod ffi;
+pub mod merkle_engine;
 pub mod rtl;
 pub mod sc_reduce;
 pub mod sha512_core;

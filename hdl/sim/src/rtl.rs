@@ -23,6 +23,9 @@ pub const BLAKE3_PKG: &str = include_str!("../../rtl/vigil_blake3_pkg.sv");
 /// The source of `hdl/rtl/vigil_sha512_pkg.sv`, as built into this crate.
 pub const SHA512_PKG: &str = include_str!("../../rtl/vigil_sha512_pkg.sv");
 
+/// The source of `hdl/rtl/vigil_card_regs_pkg.sv` (generated from `hdl/regmap.json`).
+pub const CARD_REGS_PKG: &str = include_str!("../../rtl/vigil_card_regs_pkg.sv");
+
 /// The `localparam`s of a package.
 #[derive(Debug, Clone)]
 pub struct Package {
@@ -37,6 +40,11 @@ pub fn blake3_pkg() -> Result<Package, SimError> {
 /// [`SHA512_PKG`], parsed.
 pub fn sha512_pkg() -> Result<Package, SimError> {
     Package::parse(SHA512_PKG)
+}
+
+/// [`CARD_REGS_PKG`], parsed.
+pub fn card_regs_pkg() -> Result<Package, SimError> {
+    Package::parse(CARD_REGS_PKG)
 }
 
 impl Package {

@@ -1,0 +1,61 @@
+// C entry points to the Verilator model of vigil_card_top (the whole card: registers,
+// streams, engines), for the Rust wrapper in hdl/sim/src/ffi.rs. The handle operations
+// every DUT shares (reset, clock, in_ready/out_valid, out_ready) are in model.h /
+// model.cpp.
+//
+// Every function takes a handle made by vigil_card_top_new and not yet freed.
+
+#include <cstdint>
+
+#include "Vvigil_card_top.h"
+#include "model.h"
+
+using Top = Vvigil_card_top;
+
+extern "C" {
+
+void* vigil_card_top_new(void) { return vigil_shim::make<Top>("vigil_card_top"); }
+
+// The request stream's inputs.
+void vigil_card_top_set_in(void* h, uint8_t valid, uint64_t data, uint8_t last) {
+    Top& t = vigil_shim::top<Top>(h);
+    t.in_valid_i = valid & 1u;
+    t.in_data_i = data;
+    t.in_last_i = last & 1u;
+}
+
+// The response stream's outputs.
+void vigil_card_top_out(void* h, uint64_t* data, uint8_t* last) {
+    Top& t = vigil_shim::top<Top>(h);
+    *data = t.out_data_o;
+    *last = t.out_last_o;
+}
+
+// The AXI-Lite master's outputs (the card's inputs).
+void vigil_card_top_set_axil(void* h, uint8_t awvalid, uint32_t awaddr, uint8_t wvalid,
+                             uint32_t wdata, uint8_t wstrb, uint8_t bready, uint8_t arvalid,
+                             uint32_t araddr, uint8_t rready) {
+    Top& t = vigil_shim::top<Top>(h);
+    t.s_axil_awvalid_i = awvalid & 1u;
+    t.s_axil_awaddr_i = awaddr & 0xFFFu;
+    t.s_axil_wvalid_i = wvalid & 1u;
+    t.s_axil_wdata_i = wdata;
+    t.s_axil_wstrb_i = wstrb & 0xFu;
+    t.s_axil_bready_i = bready & 1u;
+    t.s_axil_arvalid_i = arvalid & 1u;
+    t.s_axil_araddr_i = araddr & 0xFFFu;
+    t.s_axil_rready_i = rready & 1u;
+}
+
+// The card's AXI-Lite outputs: bit 0 awready, 1 wready, 2 bvalid, 3 arready, 4 rvalid;
+// bits 9:8 bresp, 11:10 rresp. *rdata is the read data.
+uint32_t vigil_card_top_axil(void* h, uint32_t* rdata) {
+    Top& t = vigil_shim::top<Top>(h);
+    *rdata = t.s_axil_rdata_o;
+    return (uint32_t(t.s_axil_awready_o) << 0) | (uint32_t(t.s_axil_wready_o) << 1) |
+           (uint32_t(t.s_axil_bvalid_o) << 2) | (uint32_t(t.s_axil_arready_o) << 3) |
+           (uint32_t(t.s_axil_rvalid_o) << 4) | (uint32_t(t.s_axil_bresp_o) << 8) |
+           (uint32_t(t.s_axil_rresp_o) << 10);
+}
+
+}  // extern "C"
