@@ -50,19 +50,26 @@
 // MerkleOneBlockFlags), written to index 0; count 1 needs no node level: the root is
 // then always entry 0, read from the RAM.
 //
-// Cycles (measured by hdl/tb/vigil_merkle_engine.rs, no stalls; see hdl/README.md):
-// input runs at one word per clock while leaves fit one block (<= 64 bytes: 1 + 8 words,
-// 9 cycles per 64-byte leaf). A longer leaf is latency-bound: each chaining compression
-// costs CompressLatency + 2 = 31 cycles (issue register, core, result register), so a
-// leaf of b blocks and p parents costs about 31 (b + p - 1) + 1 cycles. A node level of
-// n nodes costs n/2 issue cycles plus about 33 to drain (and 2 to copy an odd node);
-// the tree after the leaves about n + 33 log2(n) cycles.
+// Cycles (measured by hdl/tb/vigil_merkle_engine.rs, cycle_counts: no stalls, from the
+// first word offered to the result taken; hdl/README.md has the run's details). Input
+// runs at one word per clock while leaves fit one block: 1000 leaves of 64 bytes (9
+// words each) take 10,360 cycles, 9,001 of them the words. A longer leaf is
+// latency-bound: each chaining compression costs CompressLatency + 2 = 31 cycles (issue
+// register, core, result), so a leaf of c compressions costs about 31 (c - 1) + 10:
+// 103 cycles for 200 bytes (4 blocks), 631 for 1232 bytes (20 blocks + 1 parent), while
+// its words would take 26 and 155. A node level of n nodes costs n/2 issue cycles plus
+// about 35 (drain, and 2 to copy an odd node): 1000 nodes (MERKLE_NODES, 4,001 words)
+// take 5,329 cycles, the tree about 1,330 of them; EMPTY takes 37.
 //
-// fmax: every compression enters the core from an issue register, and every result is
-// used from the core's output register, so no path runs from the ports or the RAM
-// through the core's first adders. The widest logic is the issue register's input mux
-// (4 sources x 512 + 256 bits, plus a 6-entry stack read), two LUT levels; the length
-// and count checks are 32-bit compares against constants. All well inside 4 ns.
+// fmax (reasoning only, no Vivado run; target 250 MHz as for the core): every
+// compression enters the core from an issue register and every result is used from the
+// core's output register, so no path runs from the ports or the RAM into the core's
+// first adders, and the RAM's read data is registered (BRAM output) before it is used.
+// The issue register's input is a mux of 4 sources (block buffer, parent, node pair,
+// EMPTY) plus a 6-entry stack read: 2-3 LUT/MUXF levels. The longest path is likely
+// from in_data_i through a 32-bit compare against a constant (count, length) and the
+// status/abort decision to the state registers, about 5-6 LUT levels; if it misses,
+// register the input word first (one cycle of latency, no throughput cost).
 //
 // The core's out_ready_i is tied high: every result is consumed in the cycle it appears
 // (a RAM write or the hasher's chaining value), so the core never stalls and its
@@ -74,8 +81,8 @@
 `default_nettype none
 
 module vigil_merkle_engine #(
-  parameter int unsigned MaxLeaves    = 4096,   // power of two, >= 4
-  parameter int unsigned MaxLeafBytes = 65536   // multiple of 1024
+  parameter int unsigned MaxLeaves    = 4096,   // power of two, >= 2 (tested: 4096)
+  parameter int unsigned MaxLeafBytes = 65536   // multiple of 1024 (tested: 65536)
 ) (
   input  wire logic         clk_i,
   input  wire logic         rst_ni,

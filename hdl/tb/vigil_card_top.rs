@@ -107,7 +107,10 @@ struct Response {
 }
 
 fn decode(frame: &[u8]) -> (u32, Response) {
-    assert!(frame.len() >= 8 && frame.len() % 8 == 0, "frame {frame:x?}");
+    assert!(
+        frame.len() >= 8 && frame.len().is_multiple_of(8),
+        "frame {frame:x?}"
+    );
     let h = u64::from_le_bytes(frame[..8].try_into().unwrap());
     let words = ((h >> 16) & 0xFFFF) as usize;
     assert_eq!(frame.len(), 8 * (1 + words), "payload length in header");
@@ -503,7 +506,7 @@ fn socket_protocol_end_to_end() {
 
     let frame = sha_frame(map.code("OpcodeSha512K"), 77, b"over the socket");
     let mut h2c = vec![card::CMD_H2C];
-    h2c.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    h2c.extend_from_slice(&u32::try_from(frame.len()).unwrap().to_le_bytes());
     h2c.extend_from_slice(&frame);
     assert_eq!(cmd(&mut s, &h2c, 1), vec![card::ST_OK]);
     // Too small a buffer keeps the frame; then it comes whole.
@@ -537,4 +540,59 @@ fn socket_protocol_end_to_end() {
     assert_eq!(cmd(&mut s2, &read, 5)[0], card::ST_OK);
     // An unknown command likewise.
     assert_eq!(cmd(&mut s2, &[0xEE], 1), vec![card::ST_BAD_COMMAND]);
+}
+
+/// Cycles for whole requests through the card, no stalls, for hdl/README.md's report.
+/// The roots are checked; the figures are printed (`--nocapture`).
+#[test]
+fn cycles_per_request() {
+    let map = Map::load();
+    let mut card = new_card();
+    enable(&mut card, &map);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for (n, len) in [(1000usize, 64usize), (1000, 200), (1000, 1232), (4096, 200)] {
+        let leaves: Vec<Vec<u8>> = (0..n)
+            .map(|_| (0..len).map(|_| rng.gen()).collect())
+            .collect();
+        let frame = merkle_frame(map.code("OpcodeMerkleRoot"), 1, &leaves);
+        let start = card.cycles();
+        assert!(card.send_frame(&frame, WAIT));
+        let (_, r) = recv(&mut card);
+        let cycles = card.cycles() - start;
+        assert_eq!(
+            r.payload,
+            vigil_core::merkle::root(&leaves_of(&leaves)).to_vec()
+        );
+        println!(
+            "MERKLE_ROOT {n} leaves x {len} B: {cycles} cycles ({} request words), {:.1} cycles/leaf",
+            frame.len() / 8,
+            cycles as f64 / n as f64
+        );
+    }
+    let nodes: Vec<[u8; 32]> = (0..4096).map(|_| rng.gen()).collect();
+    let start = card.cycles();
+    assert!(card.send_frame(&nodes_frame(map.code("OpcodeMerkleNodes"), 2, &nodes), WAIT));
+    let (_, r) = recv(&mut card);
+    assert_eq!(r.payload, nodes_root(&nodes).to_vec());
+    println!("MERKLE_NODES 4096 nodes: {} cycles", card.cycles() - start);
+
+    // Ed25519-shaped SHA512_K requests back to back: R || A || M with a 232-byte M.
+    let msgs: Vec<Vec<u8>> = (0..100)
+        .map(|_| (0..296).map(|_| rng.gen()).collect())
+        .collect();
+    let start = card.cycles();
+    for (i, m) in msgs.iter().enumerate() {
+        assert!(card.send_frame(
+            &sha_frame(map.code("OpcodeSha512K"), u32::try_from(i).unwrap(), m),
+            WAIT
+        ));
+    }
+    for _ in 0..msgs.len() {
+        let (tag, r) = recv(&mut card);
+        assert_eq!(r.payload, sha_payload(&msgs[tag as usize]));
+    }
+    println!(
+        "SHA512_K 100 x 296 B back to back: {:.1} cycles each",
+        (card.cycles() - start) as f64 / 100.0
+    );
 }

@@ -320,7 +320,7 @@ impl<T: Transport> Card<T> {
         let version = transport.read32(regs::VERSION)?;
         let major = u16::try_from(version >> 16).unwrap_or(u16::MAX);
         let minor = u16::try_from(version & 0xffff).unwrap_or(u16::MAX);
-        if major != VERSION_MAJOR || minor < VERSION_MINOR {
+        if major != VERSION_MAJOR || minor.checked_sub(VERSION_MINOR).is_none() {
             return Err(CardError::Version { major, minor });
         }
         for wrote in SCRATCH_PATTERNS {
@@ -579,6 +579,7 @@ impl<T: Transport> Card<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::fake::{nodes_root, FakeCard, Mangle};

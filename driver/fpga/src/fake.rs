@@ -4,7 +4,12 @@
 //! and knobs to misbehave: responses out of order, error statuses, malformed frames,
 //! silence.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -262,7 +267,7 @@ impl Transport for FakeCard {
 
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), TransportError> {
         assert!(
-            !frame.is_empty() && frame.len() % 8 == 0,
+            !frame.is_empty() && frame.len().is_multiple_of(8),
             "frame of {} bytes",
             frame.len()
         );

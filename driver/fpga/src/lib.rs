@@ -25,7 +25,7 @@
 pub mod backend;
 pub mod card;
 pub mod protocol;
-#[allow(missing_docs)]
+#[allow(missing_docs, clippy::module_inception)]
 pub mod regs;
 pub mod sim;
 pub mod transport;

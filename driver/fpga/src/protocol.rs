@@ -191,7 +191,7 @@ pub fn decode(frame: &[u8]) -> Result<Response, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError::Empty);
     }
-    if frame.len() % WORD_BYTES != 0 {
+    if !frame.len().is_multiple_of(WORD_BYTES) {
         return Err(ProtocolError::PartialWord(frame.len()));
     }
     let mut words = frame.chunks_exact(WORD_BYTES).map(|c| {
@@ -255,6 +255,7 @@ pub fn payload_sha512_k(payload: &[u64]) -> Result<([u8; 64], [u8; 32]), Protoco
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -364,13 +365,10 @@ mod tests {
     proptest! {
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            match decode(&bytes) {
-                Ok(r) => {
-                    prop_assert_eq!(bytes.len(), 8 * (1 + r.payload.len()));
-                    let _ = payload_root(r.opcode, &r.payload);
-                    let _ = payload_sha512_k(&r.payload);
-                }
-                Err(_) => {}
+            if let Ok(r) = decode(&bytes) {
+                prop_assert_eq!(bytes.len(), 8 * (1 + r.payload.len()));
+                let _ = payload_root(r.opcode, &r.payload);
+                let _ = payload_sha512_k(&r.payload);
             }
         }
 

@@ -21,11 +21,14 @@
 //! * Replies have the same shape whatever their status: READ32 always sends its value
 //!   (0 unless OK), C2H always sends its length.
 //! * READ32 and WRITE32 address the AXI-Lite window; an offset outside it, or not a
-//!   multiple of 4, is answered [`BAD_ADDRESS`].
+//!   multiple of 4, is answered [`BAD_ADDRESS`]; a bus handshake that never completes,
+//!   [`TIMEOUT`].
 //! * H2C's `len` must be a non-empty multiple of 8: the frame's words go to the card's
 //!   request stream, `tlast` on the last one, and the reply is sent once the card has
 //!   taken every word. Any other `len` is answered [`BAD_LENGTH`] without reading the
 //!   frame, and the server closes the connection (it cannot find the next command).
+//!   If the card stops taking words for the server's stall limit the reply is
+//!   [`TIMEOUT`].
 //! * C2H waits up to `timeout_ms` for one whole response frame (up to `tlast`). OK: `len`
 //!   is its length and its bytes follow. None in time: [`TIMEOUT`] with `len` 0. A frame
 //!   longer than `max_len`: [`BUFFER_TOO_SMALL`] with `len` the frame's length and no
@@ -60,7 +63,8 @@ pub const OK: u8 = 0;
 pub const BAD_COMMAND: u8 = 1;
 /// Reply status: register offset outside the window or unaligned.
 pub const BAD_ADDRESS: u8 = 2;
-/// Reply status: no response frame within the timeout.
+/// Reply status: no response frame within the timeout (C2H), the card stopped taking
+/// words (H2C), or a register handshake did not complete.
 pub const TIMEOUT: u8 = 3;
 /// Reply status: the waiting frame is longer than `max_len` (it is kept).
 pub const BUFFER_TOO_SMALL: u8 = 4;
@@ -256,6 +260,7 @@ impl Transport for SimTransport {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;

@@ -99,7 +99,7 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
 /// Checks that `frame` is a non-empty whole number of words.
 pub fn check_frame_length(frame: &[u8]) -> Result<(), TransportError> {
-    if frame.is_empty() || frame.len() % WORD_BYTES != 0 {
+    if frame.is_empty() || !frame.len().is_multiple_of(WORD_BYTES) {
         return Err(TransportError::FrameLength(frame.len()));
     }
     Ok(())

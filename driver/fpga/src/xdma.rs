@@ -276,6 +276,7 @@ pub fn discover(dev_dir: &Path, opts: &CardOptions) -> Result<Vec<Discovered>, T
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::regs::{regs, MAGIC};

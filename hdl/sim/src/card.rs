@@ -292,7 +292,7 @@ impl Card {
             } else {
                 idle += 1;
                 // The clock is cheap to read only now and then.
-                if idle % 4096 == 0 {
+                if idle.is_multiple_of(4096) {
                     if idle == 4096 {
                         since = Instant::now();
                     } else if since.elapsed() > stall_limit {
@@ -312,7 +312,7 @@ impl Card {
         while self.frames.is_empty() {
             self.cycle(None, AxilIn::default());
             n = n.wrapping_add(1);
-            if n % 1024 == 0 && start.elapsed() >= timeout {
+            if n.is_multiple_of(1024) && start.elapsed() >= timeout {
                 return None;
             }
         }
@@ -333,8 +333,14 @@ fn read_u32(s: &mut impl Read) -> io::Result<u32> {
     Ok(u32::from_le_bytes(b))
 }
 
+/// A response frame's length on the wire. Frames are at most 13 words, so the
+/// saturation never happens; it keeps a wrong length from being silently wrapped.
+fn frame_len(n: usize) -> [u8; 4] {
+    u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes()
+}
+
 fn valid_offset(offset: u32) -> bool {
-    offset % 4 == 0 && offset < 0x1000
+    offset.is_multiple_of(4) && offset < 0x1000
 }
 
 /// Serves one connection until the peer closes it (`Ok`) or an I/O error.
@@ -379,7 +385,7 @@ pub fn serve_connection(card: &mut Card, stream: &mut UnixStream) -> io::Result<
             }
             CMD_H2C => {
                 let len = read_u32(stream)? as usize;
-                if len == 0 || len % 8 != 0 || len > MAX_FRAME_BYTES {
+                if len == 0 || !len.is_multiple_of(8) || len > MAX_FRAME_BYTES {
                     // The bytes cannot be trusted to follow: the connection ends.
                     stream.write_all(&[ST_BAD_LENGTH])?;
                     return Ok(());
@@ -399,12 +405,12 @@ pub fn serve_connection(card: &mut Card, stream: &mut UnixStream) -> io::Result<
                     }
                     Some(n) if n > max_len => {
                         reply.push(ST_BUFFER_TOO_SMALL);
-                        reply.extend_from_slice(&(n as u32).to_le_bytes());
+                        reply.extend_from_slice(&frame_len(n));
                     }
                     Some(_) => {
                         let frame = card.take_frame().unwrap_or_default();
                         reply.push(ST_OK);
-                        reply.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+                        reply.extend_from_slice(&frame_len(frame.len()));
                         reply.extend_from_slice(&frame);
                     }
                 }
@@ -485,7 +491,7 @@ impl SimCard {
             .map_err(|e| SimError::Rtl(format!("thread: {e}")))?;
         let started = ready_rx
             .recv()
-            .unwrap_or_else(|_| Err(SimError::ModelCreation("vigil_card_top")));
+            .unwrap_or(Err(SimError::ModelCreation("vigil_card_top")));
         let card = SimCard {
             path,
             stop,

@@ -129,6 +129,13 @@ pub trait Backend: Send + Sync {
     /// The vigil-merkle-v1 root of `leaves`.
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]>;
 
+    /// Whether [`Backend::verify`] is served here. A backend that computes Merkle roots
+    /// only (the FPGA card before it has an Ed25519 engine) says `false`, and schedulers
+    /// send it no signatures: its `verify` answers `Unavailable`.
+    fn verifies(&self) -> bool {
+        true
+    }
+
     /// Time the backend's devices have spent computing (kernels alone, no copies) since
     /// it opened, summed over its devices, where it can measure that. Benchmarks read it
     /// before and after a run to report the compute rate beside the end-to-end rate.

@@ -18,6 +18,7 @@ use clap::ValueEnum;
 use vigil_core::cpu::CpuBackend;
 use vigil_core::Backend;
 use vigil_cuda::CudaBackend;
+use vigil_fpga::FpgaBackend;
 use vigil_opencl::{OpenclBackend, Select};
 
 /// A backend choice on the command line.
@@ -33,8 +34,13 @@ pub enum Choice {
     Opencl,
     /// GPUs through wgpu (Vulkan, Metal, DX12).
     Wgpu,
-    /// The Vigil FPGA card.
+    /// The Vigil FPGA card, through the XDMA driver's character devices (Merkle roots
+    /// only until the card has its Ed25519 engine).
     Fpga,
+    /// The simulated Vigil FPGA card (`vigil-card-sim`, the card's RTL under
+    /// Verilator), at the socket `$VIGIL_FPGA_SIM` (default
+    /// `$XDG_RUNTIME_DIR/vigil-card-sim.sock`, else `/tmp/vigil-card-sim.sock`).
+    FpgaSim,
     /// Verifies nothing and marks every signature invalid: for measuring the service
     /// path alone. Only in builds with the `null-backend` feature.
     #[cfg(feature = "null-backend")]
@@ -53,9 +59,10 @@ pub struct Probe {
 }
 
 /// Families in order of preference for `auto` (fastest first; the CPU last).
-const FAMILIES: [(Choice, &str, &str); 4] = [
+const FAMILIES: [(Choice, &str, &str); 5] = [
     (Choice::Cuda, "cuda", "CUDA"),
     (Choice::Fpga, "fpga", "FPGA"),
+    (Choice::FpgaSim, "fpga-sim", "simulated FPGA"),
     (Choice::Opencl, "opencl", "OpenCL"),
     (Choice::Wgpu, "wgpu", "wgpu"),
 ];
@@ -67,6 +74,8 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
         .map(|&(choice, name, label)| match choice {
             Choice::Opencl => probe_opencl(),
             Choice::Cuda => probe_cuda(),
+            Choice::Fpga => probe_fpga(),
+            Choice::FpgaSim => probe_fpga_sim(),
             _ => Probe {
                 name,
                 status: Err(absent_reason(name, label)),
@@ -108,6 +117,56 @@ fn probe_cuda() -> Probe {
         (b.info().devices.len(), devices.collect())
     });
     probe_report("cuda", "GPU(s)", opened)
+}
+
+/// Where the XDMA driver's character devices are: `$VIGIL_XDMA_DIR`, else `/dev`.
+fn xdma_dir() -> std::path::PathBuf {
+    std::env::var_os("VIGIL_XDMA_DIR").map_or_else(|| "/dev".into(), Into::into)
+}
+
+/// Lists every XDMA card (each identity-checked), then opens the first good one as
+/// `--backend fpga` would (with its self-test).
+fn probe_fpga() -> Probe {
+    let dir = xdma_dir();
+    let found = vigil_fpga::xdma::discover(&dir, &vigil_fpga::CardOptions::default());
+    let devices: Vec<(String, Result<String, String>)> = match found {
+        Ok(found) => found
+            .into_iter()
+            .map(|d| {
+                let what = d.paths.user.display().to_string();
+                (
+                    what,
+                    d.card
+                        .map(|c| c.info().to_string())
+                        .map_err(|e| e.to_string()),
+                )
+            })
+            .collect(),
+        Err(e) => return probe_report("fpga", "card(s)", Err(unavailable("fpga", e.to_string()))),
+    };
+    // The cards were closed above; opening the backend re-opens the first good one.
+    let opened = FpgaBackend::open_xdma(&dir).map(|_| (1, devices));
+    probe_report("fpga", "card(s)", opened)
+}
+
+/// Opens the simulated card as `--backend fpga-sim` would.
+fn probe_fpga_sim() -> Probe {
+    let socket = vigil_fpga::sim::default_sim_socket();
+    let opened = FpgaBackend::open_sim(&socket).map(|b| {
+        let info = b.card_info().to_string();
+        (
+            1,
+            vec![(format!("{} (vigil-card-sim)", socket.display()), Ok(info))],
+        )
+    });
+    probe_report("fpga-sim", "card(s)", opened)
+}
+
+fn unavailable(backend: &str, reason: String) -> vigil_core::BackendError {
+    vigil_core::BackendError::Unavailable {
+        backend: backend.into(),
+        reason,
+    }
 }
 
 /// One family's probe line: how many devices are in service, then each device found.
@@ -195,6 +254,19 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
             return Ok(Arc::new(
                 OpenclBackend::open(&opencl_options(Select::AcceleratorsElseAny))
                     .context("backend opencl is not available")?,
+            ))
+        }
+        // The card's driver runs its own known-answer self-test (Merkle roots: the
+        // card has no signature engine yet, so the shared self-test cannot run).
+        Choice::Fpga => {
+            return Ok(Arc::new(
+                FpgaBackend::open_xdma(&xdma_dir()).context("backend fpga is not available")?,
+            ))
+        }
+        Choice::FpgaSim => {
+            return Ok(Arc::new(
+                FpgaBackend::open_sim(&vigil_fpga::sim::default_sim_socket())
+                    .context("backend fpga-sim is not available")?,
             ))
         }
         #[cfg(feature = "null-backend")]

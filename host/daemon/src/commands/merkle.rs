@@ -19,6 +19,10 @@ pub struct MerkleArgs {
     /// Also print the inclusion proof of this leaf index (repeatable).
     #[arg(long = "proof", value_name = "INDEX")]
     proofs: Vec<u64>,
+    /// Backend that computes the root (`fpga`, `fpga-sim`: the card; `auto`: the CPU,
+    /// or a GPU for large trees).
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: Choice,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -29,7 +33,7 @@ pub struct MerkleArgs {
 pub fn run(args: MerkleArgs) -> anyhow::Result<()> {
     let input = super::read_input(&args.input)?;
     let leaves = Arc::new(parse_leaves(&input)?);
-    let backend = backends::open(Choice::Auto, args.threads)?;
+    let backend = backends::open(args.backend, args.threads)?;
     let root = backend
         .merkle_root(leaves.clone())
         .wait()

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vigil_core::merkle::{self, MerkleTree};
-use vigil_core::{Backend, Batch, BatchBuilder, Leaves, Profile, Signer, Verdicts};
+use vigil_core::{Backend, BackendError, Batch, BatchBuilder, Leaves, Profile, Signer, Verdicts};
 use vigil_proto::convert::{self, Checked};
 use vigil_proto::v1::{self, MerkleRequest, MerkleResponse, VerifyRequest, VerifyResponse};
 
@@ -65,6 +65,8 @@ pub struct Slot {
     devices: Vec<String>,
     preferred_batch: usize,
     is_cpu: bool,
+    /// Serves signatures (not only Merkle roots).
+    verifies: bool,
     healthy: AtomicBool,
     detail: Mutex<String>,
     permits: Arc<Semaphore>,
@@ -239,6 +241,7 @@ impl Scheduler {
                     .set(1);
                 Arc::new(Slot {
                     is_cpu: info.name == "cpu",
+                    verifies: backend.verifies(),
                     name: info.name,
                     devices: info.devices,
                     preferred_batch: info.preferred_batch,
@@ -365,11 +368,13 @@ impl Scheduler {
         self.metrics.queue_bytes.set(gauge(self.admission.used().1));
     }
 
-    /// The first healthy backend for a batch of `signatures`: the CPU for small ones,
-    /// else the first accelerator, else whatever is healthy.
-    fn route(&self, signatures: usize, exclude: &[String]) -> Option<Arc<Slot>> {
+    /// The first healthy backend for a batch of `signatures` (or of Merkle leaves, with
+    /// `verify` false): the CPU for small ones, else the first accelerator, else whatever
+    /// is healthy. Signatures go only to backends that verify.
+    fn route(&self, signatures: usize, exclude: &[String], verify: bool) -> Option<Arc<Slot>> {
         let slots = self.slots.get()?;
-        let usable = |s: &&Arc<Slot>| s.healthy() && !exclude.contains(&s.name);
+        let usable =
+            |s: &&Arc<Slot>| s.healthy() && !exclude.contains(&s.name) && (s.verifies || !verify);
         let cpu = slots.iter().filter(usable).find(|s| s.is_cpu);
         let accel = slots.iter().filter(usable).find(|s| !s.is_cpu);
         let pick = if signatures < self.small_batch.load(Ordering::Relaxed) {
@@ -411,7 +416,7 @@ impl Scheduler {
         let response = if request.proof_indices.is_empty() {
             let mut exclude = Vec::new();
             loop {
-                let slot = self.route(count, &exclude).ok_or_else(|| {
+                let slot = self.route(count, &exclude, false).ok_or_else(|| {
                     ServeError::Unavailable("no healthy backend for a Merkle root".into())
                 })?;
                 match slot.backend.merkle_root(leaves.clone()).await {
@@ -421,6 +426,12 @@ impl Scheduler {
                             proofs: Vec::new(),
                             backend: slot.name.clone(),
                         }
+                    }
+                    // Work this backend cannot take (a leaf over the card's limit) goes
+                    // elsewhere; the backend stays in service.
+                    Err(e @ BackendError::Unavailable { .. }) => {
+                        tracing::warn!(backend = %slot.name, error = %e, "Merkle root not taken; trying another backend");
+                        exclude.push(slot.name.clone());
                     }
                     Err(e) => {
                         slot.fail(&e.to_string(), &self.metrics);
@@ -571,7 +582,7 @@ async fn coalesce(
         }
 
         // Route, then wait for the backend to take it, still filling meanwhile.
-        let Some(slot) = sched.route(filling.signatures, &[]) else {
+        let Some(slot) = sched.route(filling.signatures, &[], true) else {
             fail_all(
                 filling.placed,
                 &ServeError::Unavailable("no healthy backend".into()),
@@ -674,7 +685,7 @@ async fn run_batch(
         };
         slot.fail(&failure, metrics);
         tried.push(slot.name.clone());
-        let Some(next) = sched.route(batch.signature_count(), &tried) else {
+        let Some(next) = sched.route(batch.signature_count(), &tried, true) else {
             tracing::error!(
                 batch = batch.len(),
                 "no backend left to re-run a failed batch"

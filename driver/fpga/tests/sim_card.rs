@@ -1,0 +1,88 @@
+//! The driver against the RTL itself: `FpgaBackend::open_sim` on the Verilator-simulated
+//! card (`vigil_hdl_sim::card::SimCard`), results checked against the CPU oracle
+//! (`vigil_core::merkle`) and `sha2` / `curve25519-dalek`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha512};
+use vigil_core::{merkle, Backend, Leaves};
+use vigil_fpga::card::Card;
+use vigil_fpga::sim::SimTransport;
+use vigil_fpga::FpgaBackend;
+use vigil_hdl_sim::card::SimCard;
+
+fn random_leaves(rng: &mut ChaCha8Rng, n: usize, max_len: usize) -> Leaves {
+    (0..n)
+        .map(|_| {
+            let len = rng.gen_range(0..max_len.min(1500));
+            (0..len).map(|_| rng.gen()).collect::<Vec<u8>>()
+        })
+        .collect()
+}
+
+#[test]
+fn merkle_roots_on_the_simulated_card_match_the_cpu() {
+    let sim = SimCard::spawn().expect("starting the simulated card");
+    let backend = FpgaBackend::open_sim(sim.socket_path()).expect("opening the simulated card");
+    let info = *backend.card_info();
+    assert_eq!(backend.info().name, "fpga-sim");
+    let max_len = info.max_leaf_bytes as usize + 1;
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    for n in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 1000] {
+        let leaves = random_leaves(&mut rng, n, max_len);
+        let want = merkle::root(&leaves);
+        let started = Instant::now();
+        let got = backend.merkle_root(Arc::new(leaves)).wait();
+        assert_eq!(got, Ok(want), "n = {n}");
+        eprintln!("n = {n}: {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn trees_larger_than_one_request_are_split_on_the_simulated_card() {
+    let sim = SimCard::spawn().expect("starting the simulated card");
+    let backend = FpgaBackend::open_sim(sim.socket_path()).expect("opening the simulated card");
+    let m = backend.card_info().max_leaves as usize;
+    // Short leaves keep the simulation quick; skip if the card's limit makes it long.
+    let n = 2 * m + 3;
+    if n > 20_000 {
+        eprintln!("MAX_LEAVES is {m}: a split tree would take too long here, skipped");
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let leaves = random_leaves(&mut rng, n, 40);
+    let want = merkle::root(&leaves);
+    let started = Instant::now();
+    assert_eq!(backend.merkle_root(Arc::new(leaves)).wait(), Ok(want));
+    eprintln!("n = {n} (MAX_LEAVES {m}): {:?}", started.elapsed());
+}
+
+#[test]
+fn sha512_k_on_the_simulated_card_matches_sha2() {
+    let sim = SimCard::spawn().expect("starting the simulated card");
+    let mut card = Card::open(SimTransport::connect(sim.socket_path()).unwrap()).unwrap();
+    if !card.info().has_sha512() {
+        panic!("the simulated card has no SHA-512 engine: {}", card.info());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let max = card.info().max_message_bytes as usize;
+    for len in [0usize, 1, 111, 112, 128, 1000] {
+        let len = len.min(max);
+        let msg: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        let (digest, k) = card.sha512_k(&msg).unwrap();
+        let want: [u8; 64] = Sha512::digest(&msg).into();
+        assert_eq!(digest, want, "len {len}");
+        assert_eq!(
+            k,
+            curve25519_dalek::Scalar::from_bytes_mod_order_wide(&want).to_bytes(),
+            "len {len}"
+        );
+    }
+    let counters = card.counters().unwrap();
+    assert!(counters.requests >= 6, "{counters:?}");
+}

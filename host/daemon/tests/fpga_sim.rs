@@ -1,0 +1,121 @@
+//! `vigil` against the simulated FPGA card: the card's RTL (Verilator) served on a Unix
+//! socket by `vigil_hdl_sim::card::SimCard` in this test process, reached by the binary
+//! through `VIGIL_FPGA_SIM`, exactly as a deployment reaches `vigil-card-sim`.
+//!
+//! Roots from `vigil merkle --backend fpga-sim` must equal the CPU oracle's for every
+//! MERKLE.md size up to 1,000 leaves with random leaf lengths, and for a tree larger
+//! than the card takes in one request (the driver splits it into subtrees); a leaf over
+//! the card's limit is a clear error, not a wrong root; `vigil devices` lists the card.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vigil_core::merkle;
+use vigil_hdl_sim::card::SimCard;
+
+fn vigil(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env("VIGIL_FPGA_SIM", socket)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vigil");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn sim() -> SimCard {
+    SimCard::spawn().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn card_root(socket: &Path, leaves: &[Vec<u8>]) -> String {
+    let input: String = leaves.iter().map(|l| hex::encode(l) + "\n").collect();
+    let out = vigil(
+        socket,
+        &["merkle", "--backend", "fpga-sim"],
+        input.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "vigil merkle --backend fpga-sim failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn merkle_roots_on_the_simulated_card_equal_the_cpu() {
+    let card = sim();
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for n in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 1000] {
+        let leaves: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let len = rng.gen_range(0..1500);
+                (0..len).map(|_| rng.gen()).collect()
+            })
+            .collect();
+        let want = hex::encode(merkle::root(&leaves.iter().collect()));
+        assert_eq!(card_root(card.socket_path(), &leaves), want, "{n} leaves");
+    }
+}
+
+#[test]
+fn trees_larger_than_one_request_are_split_into_subtrees() {
+    let card = sim();
+    // The card takes 4,096 leaves per request: 9,000 is two full subtrees and a part.
+    let leaves: Vec<Vec<u8>> = (0..9000u32)
+        .map(|i| i.to_le_bytes()[..(i % 5) as usize].to_vec())
+        .collect();
+    let want = hex::encode(merkle::root(&leaves.iter().collect()));
+    assert_eq!(card_root(card.socket_path(), &leaves), want);
+}
+
+#[test]
+fn a_leaf_over_the_card_limit_is_an_error_not_a_root() {
+    let card = sim();
+    let leaves = [vec![1u8; 10], vec![2u8; 65537]];
+    let input: String = leaves.iter().map(|l| hex::encode(l) + "\n").collect();
+    let out = vigil(
+        card.socket_path(),
+        &["merkle", "--backend", "fpga-sim"],
+        input.as_bytes(),
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no root printed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("65537"), "{err}");
+}
+
+#[test]
+fn devices_lists_the_simulated_card() {
+    let card = sim();
+    let out = vigil(card.socket_path(), &["devices"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("fpga-sim"))
+        .unwrap_or_else(|| panic!("no fpga-sim line in:\n{text}"));
+    assert!(line.contains("present"), "{text}");
+    assert!(text.contains("Vigil card, register map 1.0"), "{text}");
+    assert!(
+        text.contains(&format!("{:016x}", vigil_hdl_sim::card::BUILD_HASH)),
+        "the build hash read from the card: {text}"
+    );
+
+    // With no card server, the family is absent and says why.
+    let gone = card.socket_path().with_extension("absent");
+    let out = vigil(&gone, &["devices"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("fpga-sim")).unwrap();
+    assert!(
+        line.contains("absent") && line.contains("card server"),
+        "{line}"
+    );
+}
