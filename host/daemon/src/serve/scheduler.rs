@@ -899,4 +899,102 @@ mod tests {
         assert!(batches < 10, "{batches} batches for 20 small requests");
         assert_eq!(sched.admission.used(), (0, 0));
     }
+
+    /// A backend that serves Merkle roots only (as the FPGA card does before its
+    /// Ed25519 engine); it counts `verify` calls, and can refuse roots as work it cannot
+    /// take (`Unavailable`), as the card does for a leaf over its limit.
+    struct MerkleOnly {
+        verify_calls: std::sync::atomic::AtomicUsize,
+        refuse: bool,
+    }
+
+    impl Backend for MerkleOnly {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                name: "merkle-only".into(),
+                devices: vec!["test card".into()],
+                preferred_batch: 1,
+            }
+        }
+        fn verify(&self, _batch: Arc<Batch>, _profile: Profile) -> Pending<Verdicts> {
+            self.verify_calls.fetch_add(1, Ordering::SeqCst);
+            Pending::ready(Err(BackendError::Unavailable {
+                backend: "merkle-only".into(),
+                reason: "no signature engine".into(),
+            }))
+        }
+        fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+            Pending::ready(if self.refuse {
+                Err(BackendError::Unavailable {
+                    backend: "merkle-only".into(),
+                    reason: "leaf over the card's limit".into(),
+                })
+            } else {
+                Ok(merkle::root(&leaves))
+            })
+        }
+        fn verifies(&self) -> bool {
+            false
+        }
+    }
+
+    fn merkle_request(n: u8) -> MerkleRequest {
+        MerkleRequest {
+            leaves: (0..n)
+                .map(|i| bytes::Bytes::from(vec![i; usize::from(i)]))
+                .collect(),
+            proof_indices: Vec::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signatures_never_go_to_a_backend_that_does_not_verify() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let sched = Scheduler::start(config(), metrics);
+        let card = Arc::new(MerkleOnly {
+            verify_calls: std::sync::atomic::AtomicUsize::new(0),
+            refuse: false,
+        });
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![card.clone(), cpu]);
+        // Large enough to be routed to an accelerator: they must still go to the CPU.
+        let reqs: Vec<VerifyRequest> = (0..3).map(|i| request(i, 40)).collect();
+        for (req, reply) in reqs.iter().zip(submit_all(&sched, &reqs).await) {
+            let resp = reply.unwrap();
+            assert_eq!(resp.backend, "cpu");
+            assert_eq!(resp.signature_valid, oracle(req));
+        }
+        assert_eq!(card.verify_calls.load(Ordering::SeqCst), 0);
+        // Merkle roots do go to it.
+        let client: ClientKey = Arc::from("t");
+        let req = merkle_request(40);
+        let leaves: Leaves = req.leaves.iter().map(|l| l.to_vec()).collect();
+        let resp = sched.merkle(&client, req).await.unwrap();
+        assert_eq!(resp.backend, "merkle-only");
+        assert_eq!(resp.root.as_ref(), merkle::root(&leaves).as_slice());
+        assert!(sched.devices().backends.iter().all(|b| b.healthy));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_root_the_backend_cannot_take_goes_elsewhere_and_the_backend_stays() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let sched = Scheduler::start(config(), metrics);
+        let card = Arc::new(MerkleOnly {
+            verify_calls: std::sync::atomic::AtomicUsize::new(0),
+            refuse: true,
+        });
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![card, cpu]);
+        let client: ClientKey = Arc::from("t");
+        let req = merkle_request(40);
+        let leaves: Leaves = req.leaves.iter().map(|l| l.to_vec()).collect();
+        let resp = sched.merkle(&client, req).await.unwrap();
+        assert_eq!(resp.backend, "cpu");
+        assert_eq!(resp.root.as_ref(), merkle::root(&leaves).as_slice());
+        let devices = sched.devices();
+        assert!(
+            devices.backends[0].healthy,
+            "refusing work is not a failure"
+        );
+    }
 }
