@@ -30,9 +30,10 @@ use vigil_core::batch::Leaves;
 use vigil_core::merkle::{self, EMPTY_CONTEXT, LEAF_CONTEXT, NODE_CONTEXT};
 use vigil_hdl_sim::blake3_compress::{Blake3Compress, Compression};
 use vigil_hdl_sim::blake3_hash::{
-    block_words, hash_many, le_bytes, run, HashRequest, Traffic, Work, DERIVE_KEY_MATERIAL,
+    block_words, hash_many, le_bytes, run, HashRequest, Work, DERIVE_KEY_MATERIAL,
 };
 use vigil_hdl_sim::rtl::{blake3_pkg, Package};
+use vigil_hdl_sim::Traffic;
 
 fn core() -> Blake3Compress {
     Blake3Compress::new().unwrap_or_else(|e| panic!("{e}"))

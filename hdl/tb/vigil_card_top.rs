@@ -30,9 +30,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha512};
 use vigil_core::batch::Leaves;
-use vigil_hdl_sim::blake3_hash::Traffic;
 use vigil_hdl_sim::card::{self, Card, SimCard};
 use vigil_hdl_sim::rtl::{card_regs_pkg, Package};
+use vigil_hdl_sim::Traffic;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -137,25 +137,6 @@ fn leaves_of(data: &[Vec<u8>]) -> Leaves {
     leaves
 }
 
-/// The CT tree over given nodes, level by level (MERKLE.md), from the CPU's NODE.
-fn nodes_root(nodes: &[[u8; 32]]) -> [u8; 32] {
-    if nodes.is_empty() {
-        return vigil_core::merkle::empty_root();
-    }
-    let mut level = nodes.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| match p {
-                [l, r] => vigil_core::merkle::node_hash(l, r),
-                [one] => *one,
-                _ => unreachable!(),
-            })
-            .collect();
-    }
-    level[0]
-}
-
 fn sha_payload(msg: &[u8]) -> Vec<u8> {
     let digest: [u8; 64] = Sha512::digest(msg).into();
     let k = Scalar::from_bytes_mod_order_wide(&digest).to_bytes();
@@ -255,7 +236,7 @@ fn random_case(rng: &mut ChaCha8Rng, map: &Map, tag: u32) -> Case {
             let nodes: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
             Case {
                 frame: nodes_frame(op_nodes, tag, &nodes),
-                want: ok(op_nodes, nodes_root(&nodes).to_vec()),
+                want: ok(op_nodes, vigil_core::merkle::root_of_nodes(&nodes).to_vec()),
             }
         }
         45..=74 => {
@@ -573,7 +554,10 @@ fn cycles_per_request() {
     let start = card.cycles();
     assert!(card.send_frame(&nodes_frame(map.code("OpcodeMerkleNodes"), 2, &nodes), WAIT));
     let (_, r) = recv(&mut card);
-    assert_eq!(r.payload, nodes_root(&nodes).to_vec());
+    assert_eq!(
+        r.payload,
+        vigil_core::merkle::root_of_nodes(&nodes).to_vec()
+    );
     println!("MERKLE_NODES 4096 nodes: {} cycles", card.cycles() - start);
 
     // Ed25519-shaped SHA512_K requests back to back: R || A || M with a 232-byte M.

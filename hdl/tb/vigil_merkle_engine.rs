@@ -5,8 +5,8 @@
 //! - MERKLE_ROOT: every tree size design/MERKLE.md pins (0, 1, 2, 3, 4, 5, 7, 8, 9, 1000
 //!   leaves), leaf lengths on and around every block and chunk boundary up to
 //!   `MaxLeafBytes`, garbage in the final word's padding, and random trees.
-//! - MERKLE_NODES: roots over given level-0 nodes, against a level-by-level reduction
-//!   with `vigil_core::merkle::node_hash`, up to `MaxLeaves` nodes.
+//! - MERKLE_NODES: roots over given level-0 nodes, against the CPU oracle's reduction
+//!   with `vigil_core::merkle::root_of_nodes`, up to `MaxLeaves` nodes.
 //! - Every error status (BAD_HEADER, TOO_MANY, TOO_LONG, FRAME_SHORT, FRAME_LONG), each
 //!   followed by a good request on the same engine that must give the right root.
 //! - Cycle counts for hdl/README.md (`cargo test -p vigil-hdl-sim --test
@@ -27,9 +27,20 @@ use rand_chacha::ChaCha8Rng;
 use vigil_core::batch::Leaves;
 use vigil_core::merkle;
 use vigil_hdl_sim::merkle_engine::{
-    nodes_request, root_request, run, status, MerkleEngine, Outcome, Request, Traffic,
-    MAX_LEAF_BYTES, MAX_LEAVES,
+    nodes_request, root_request, run, status, MerkleEngine, Outcome, Request, MAX_LEAF_BYTES,
+    MAX_LEAVES,
 };
+use vigil_hdl_sim::Traffic;
+
+/// Random stalls on both sides, at this testbench's rates (the engine's input is
+/// offered in 70 % of cycles and its result taken in 60 %).
+fn stalls(seed: u64) -> Traffic {
+    Traffic {
+        in_valid_percent: 70,
+        out_ready_percent: 60,
+        seed,
+    }
+}
 
 fn engine() -> MerkleEngine {
     MerkleEngine::new().unwrap_or_else(|e| panic!("{e}"))
@@ -75,27 +86,6 @@ fn check_root(e: &mut MerkleEngine, list: &[Vec<u8>], traffic: &Traffic) -> Outc
     out
 }
 
-/// The root over level-0 nodes, level by level with the oracle's NODE.
-fn nodes_root(nodes: &[[u8; 32]]) -> [u8; 32] {
-    if nodes.is_empty() {
-        return merkle::empty_root();
-    }
-    let mut level = nodes.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| {
-                if p.len() == 2 {
-                    merkle::node_hash(&p[0], &p[1])
-                } else {
-                    p[0]
-                }
-            })
-            .collect();
-    }
-    level[0]
-}
-
 fn random_nodes(rng: &mut ChaCha8Rng, n: usize) -> Vec<[u8; 32]> {
     (0..n).map(|_| rng.gen()).collect()
 }
@@ -119,7 +109,7 @@ fn merkle_md_sizes() {
         .enumerate()
     {
         let list = random_leaves(&mut rng, n, 160);
-        check_root(&mut e, &list, &Traffic::stalls(100 + i as u64));
+        check_root(&mut e, &list, &stalls(100 + i as u64));
     }
 }
 
@@ -153,14 +143,10 @@ fn leaf_lengths_across_boundaries() {
         .collect();
     // Each alone (count 1: the root is the leaf's hash), then all in one tree.
     for (i, leaf) in list.iter().enumerate() {
-        let out = check_root(
-            &mut e,
-            std::slice::from_ref(leaf),
-            &Traffic::stalls(i as u64),
-        );
+        let out = check_root(&mut e, std::slice::from_ref(leaf), &stalls(i as u64));
         assert_eq!(out.response.root, merkle::leaf_hash(leaf));
     }
-    check_root(&mut e, &list, &Traffic::stalls(99));
+    check_root(&mut e, &list, &stalls(99));
 }
 
 #[test]
@@ -183,7 +169,7 @@ fn padding_bytes_are_ignored() {
         }
     }
     assert_eq!(at, request.words.len());
-    let out = send(&mut e, &request, &Traffic::stalls(7));
+    let out = send(&mut e, &request, &stalls(7));
     assert_eq!(out.response.status, status::OK);
     assert_eq!(out.response.root, merkle::root(&leaves_of(&list)));
 }
@@ -195,13 +181,13 @@ fn random_trees() {
     for t in 0..8u64 {
         let n = rng.gen_range(0..=300);
         let list = random_leaves(&mut rng, n, 2500);
-        check_root(&mut e, &list, &Traffic::stalls(1000 + t));
+        check_root(&mut e, &list, &stalls(1000 + t));
     }
     // Many small trees: sizes and lengths where the edge cases are dense.
     for t in 0..40u64 {
         let n = rng.gen_range(0..=40);
         let list = random_leaves(&mut rng, n, 200);
-        check_root(&mut e, &list, &Traffic::stalls(2000 + t));
+        check_root(&mut e, &list, &stalls(2000 + t));
     }
 }
 
@@ -214,20 +200,24 @@ fn nodes_mode() {
         .enumerate()
     {
         let nodes = random_nodes(&mut rng, n);
-        let out = send(&mut e, &nodes_request(&nodes), &Traffic::stalls(i as u64));
+        let out = send(&mut e, &nodes_request(&nodes), &stalls(i as u64));
         assert_eq!(out.response.status, status::OK, "{n} nodes");
-        assert_eq!(out.response.root, nodes_root(&nodes), "{n} nodes");
+        assert_eq!(
+            out.response.root,
+            merkle::root_of_nodes(&nodes),
+            "{n} nodes"
+        );
     }
     // The same leaf hashes through both modes give the same root.
     let list = random_leaves(&mut rng, 13, 100);
     let hashes: Vec<[u8; 32]> = list.iter().map(|l| merkle::leaf_hash(l)).collect();
-    let out = send(&mut e, &nodes_request(&hashes), &Traffic::stalls(50));
+    let out = send(&mut e, &nodes_request(&hashes), &stalls(50));
     assert_eq!(out.response.root, merkle::root(&leaves_of(&list)));
 }
 
 /// Sends `bad`, expects `code` with a zero root and all words taken, then a good request.
 fn error_then_good(e: &mut MerkleEngine, bad: &Request, code: u8, seed: u64) {
-    let out = send(e, bad, &Traffic::stalls(seed));
+    let out = send(e, bad, &stalls(seed));
     assert_eq!(
         out.response.status,
         code,
@@ -239,7 +229,7 @@ fn error_then_good(e: &mut MerkleEngine, bad: &Request, code: u8, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = rng.gen_range(1..=12);
     let list = random_leaves(&mut rng, n, 300);
-    check_root(e, &list, &Traffic::stalls(seed + 1));
+    check_root(e, &list, &stalls(seed + 1));
 }
 
 #[test]
@@ -275,7 +265,7 @@ fn errors_keep_sync() {
     };
     error_then_good(&mut e, &bad, status::TOO_MANY, 22);
     // ... and exactly MaxLeaves empty leaves is fine.
-    check_root(&mut e, &empties[..MAX_LEAVES], &Traffic::stalls(23));
+    check_root(&mut e, &empties[..MAX_LEAVES], &stalls(23));
 
     // TOO_LONG: a length of MaxLeafBytes + 1 (the rest of the frame discarded), a
     // length with bits 63:32 set, and as the frame's last word. After a multi-chunk
@@ -341,9 +331,9 @@ fn errors_keep_sync() {
         error_then_good(&mut e, &bad, status::FRAME_LONG, 60 + 2 * i as u64);
     }
     // The good requests themselves, for the record.
-    let out = send(&mut e, &with_empty_last, &Traffic::stalls(80));
+    let out = send(&mut e, &with_empty_last, &stalls(80));
     assert_eq!(out.response.status, status::OK);
-    let out = send(&mut e, &count0_nodes, &Traffic::stalls(81));
+    let out = send(&mut e, &count0_nodes, &stalls(81));
     assert_eq!(out.response.root, merkle::empty_root());
 }
 
@@ -374,7 +364,7 @@ fn cycle_counts() {
     }
     let nodes = random_nodes(&mut rng, 1000);
     let out = send(&mut e, &nodes_request(&nodes), &Traffic::FULL);
-    assert_eq!(out.response.root, nodes_root(&nodes));
+    assert_eq!(out.response.root, merkle::root_of_nodes(&nodes));
     assert_eq!(out.compressions, 999);
     println!(
         "  MERKLE_NODES 1000 nodes:                 {:>7} words, {:>7} cycles, {:>6} compressions",

@@ -16,8 +16,8 @@ use curve25519_dalek::Scalar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha512};
-use vigil_hdl_sim::blake3_hash::Traffic;
 use vigil_hdl_sim::sha512_core::{hash_messages, words, Output, Sha512Core};
+use vigil_hdl_sim::Traffic;
 
 fn core() -> Sha512Core {
     Sha512Core::new().unwrap_or_else(|e| panic!("{e}"))

@@ -582,7 +582,7 @@ impl<T: Transport> Card<T> {
 #[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
-    use crate::fake::{nodes_root, FakeCard, Mangle};
+    use crate::fake::{FakeCard, Mangle};
     use crate::regs::status;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -777,7 +777,7 @@ mod tests {
             let nodes: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
             assert_eq!(
                 card.merkle_nodes(&nodes).unwrap(),
-                nodes_root(&nodes),
+                merkle::root_of_nodes(&nodes),
                 "n = {n}"
             );
         }

@@ -182,7 +182,7 @@ impl FakeCard {
                     };
                     nodes.push(<[u8; 32]>::try_from(node.as_slice()).unwrap());
                 }
-                words_of(&nodes_root(&nodes))
+                words_of(&merkle::root_of_nodes(&nodes))
             }
             opcode::SHA512_K => {
                 if count > u64::from(self.reg(regs::MAX_MESSAGE_BYTES)) {
@@ -203,22 +203,6 @@ impl FakeCard {
             return fail(status::FRAME_LONG);
         }
         (op, status::OK, tag, payload)
-    }
-}
-
-/// The CT-shape root over given level-0 hashes, recursively from the definition
-/// (independent of the card driver's splitting).
-pub fn nodes_root(nodes: &[[u8; 32]]) -> [u8; 32] {
-    match nodes.len() {
-        0 => merkle::empty_root(),
-        1 => nodes[0],
-        n => {
-            let mut k = 1;
-            while k * 2 < n {
-                k *= 2;
-            }
-            merkle::node_hash(&nodes_root(&nodes[..k]), &nodes_root(&nodes[k..]))
-        }
     }
 }
 
@@ -327,14 +311,5 @@ impl Transport for FakeCard {
 
     fn describe(&self) -> String {
         "fake card".into()
-    }
-}
-
-#[test]
-fn nodes_root_is_the_merkle_tree_over_leaf_hashes() {
-    for n in 1..40usize {
-        let leaves: Leaves = (0..n).map(|i| vec![i as u8; i % 13]).collect();
-        let hashes: Vec<[u8; 32]> = leaves.iter().map(merkle::leaf_hash).collect();
-        assert_eq!(nodes_root(&hashes), merkle::root(&leaves), "n = {n}");
     }
 }

@@ -30,7 +30,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::blake3_compress::{Blake3Compress, Compression};
-use crate::SimError;
+use crate::{SimError, Traffic};
 
 /// BLAKE3's IV: the key of plain hashes and of context-string hashes.
 pub const IV: [u32; 8] = [
@@ -114,36 +114,6 @@ impl HashRequest {
     pub fn out_len(mut self, out_len: usize) -> Self {
         self.out_len = out_len;
         self
-    }
-}
-
-/// How often each side of the core is active, in percent of cycles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Traffic {
-    /// Chance that the driver offers ready work in a cycle where it has nothing
-    /// offered yet (an offer stays until taken, as on a valid/ready bus).
-    pub in_valid_percent: u32,
-    /// Chance that `out_ready` is high in a cycle.
-    pub out_ready_percent: u32,
-    /// Seed of the stall pattern and of the choice among ready work.
-    pub seed: u64,
-}
-
-impl Traffic {
-    /// No stalls: offer whenever there is work, always take results.
-    pub const FULL: Traffic = Traffic {
-        in_valid_percent: 100,
-        out_ready_percent: 100,
-        seed: 0,
-    };
-
-    /// Random stalls on both sides.
-    pub fn stalls(seed: u64) -> Self {
-        Traffic {
-            in_valid_percent: 80,
-            out_ready_percent: 70,
-            seed,
-        }
     }
 }
 

@@ -48,9 +48,9 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::blake3_hash::Traffic;
 use crate::ffi::CardTopModel;
 use crate::SimError;
+use crate::Traffic;
 
 /// Socket command: read a register.
 pub const CMD_READ32: u8 = 1;
@@ -268,36 +268,30 @@ impl Card {
     /// `false` if the card stopped taking words for `stall_limit` (the frame is then
     /// partly sent, as on a real card whose DMA timed out).
     pub fn send_frame(&mut self, frame: &[u8], stall_limit: Duration) -> bool {
-        let words: Vec<u64> = frame
-            .chunks(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b[..c.len()].copy_from_slice(c);
-                u64::from_le_bytes(b)
-            })
-            .collect();
-        let mut since = Instant::now();
+        let words = frame.len().div_ceil(8);
+        // When the card last took a word, read only every 4096 idle cycles.
+        let mut stalled_since: Option<Instant> = None;
         let mut i = 0;
         let mut idle = 0u32;
         let mut offered = false;
-        while i < words.len() {
-            let last = i + 1 == words.len();
+        while i < words {
+            let chunk = &frame[8 * i..frame.len().min(8 * i + 8)];
+            let mut bytes = [0u8; 8];
+            bytes[..chunk.len()].copy_from_slice(chunk);
             offered = offered || self.rng.gen_range(0..100) < self.traffic.in_valid_percent;
-            let word = offered.then_some((words[i], last));
+            let word = offered.then_some((u64::from_le_bytes(bytes), i + 1 == words));
             let (taken, _) = self.cycle(word, AxilIn::default());
             if taken {
                 i += 1;
                 idle = 0;
                 offered = false;
+                stalled_since = None;
             } else {
                 idle += 1;
-                // The clock is cheap to read only now and then.
-                if idle.is_multiple_of(4096) {
-                    if idle == 4096 {
-                        since = Instant::now();
-                    } else if since.elapsed() > stall_limit {
-                        return false;
-                    }
+                if idle.is_multiple_of(4096)
+                    && stalled_since.get_or_insert_with(Instant::now).elapsed() > stall_limit
+                {
+                    return false;
                 }
             }
         }

@@ -36,6 +36,37 @@ pub mod rtl;
 pub mod sc_reduce;
 pub mod sha512_core;
 
+/// How often each side of a DUT is active, in percent of cycles: every driver in this
+/// crate stalls its DUT's input and output at random by these rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traffic {
+    /// Chance that the driver offers ready work in a cycle where it has nothing
+    /// offered yet (an offer stays until taken, as on a valid/ready bus).
+    pub in_valid_percent: u32,
+    /// Chance that `out_ready` is high in a cycle.
+    pub out_ready_percent: u32,
+    /// Seed of the stall pattern (and of any other random choice the driver makes).
+    pub seed: u64,
+}
+
+impl Traffic {
+    /// No stalls: offer whenever there is work, always take results.
+    pub const FULL: Traffic = Traffic {
+        in_valid_percent: 100,
+        out_ready_percent: 100,
+        seed: 0,
+    };
+
+    /// Random stalls on both sides.
+    pub fn stalls(seed: u64) -> Self {
+        Traffic {
+            in_valid_percent: 80,
+            out_ready_percent: 70,
+            seed,
+        }
+    }
+}
+
 /// Errors of the simulation layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {

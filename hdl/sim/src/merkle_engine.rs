@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::ffi::{MerkleEngineModel, RESET_CYCLES};
-use crate::SimError;
+use crate::{SimError, Traffic};
 
 /// `MaxLeaves` of the model (the RTL's default parameter, which build.rs keeps).
 pub const MAX_LEAVES: usize = 4096;
@@ -180,35 +180,6 @@ pub fn nodes_request(nodes: &[[u8; 32]]) -> Request {
         words.extend(byte_words(node));
     }
     Request { words, nodes: true }
-}
-
-/// How often each side is active, in percent of cycles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Traffic {
-    /// Chance that the next word is offered in a cycle where none is offered yet.
-    pub in_valid_percent: u32,
-    /// Chance that `out_ready` is high in a cycle.
-    pub out_ready_percent: u32,
-    /// Seed of the stall pattern.
-    pub seed: u64,
-}
-
-impl Traffic {
-    /// No stalls.
-    pub const FULL: Traffic = Traffic {
-        in_valid_percent: 100,
-        out_ready_percent: 100,
-        seed: 0,
-    };
-
-    /// Random stalls on both sides.
-    pub fn stalls(seed: u64) -> Self {
-        Traffic {
-            in_valid_percent: 70,
-            out_ready_percent: 60,
-            seed,
-        }
-    }
 }
 
 /// One request's result and what it cost.

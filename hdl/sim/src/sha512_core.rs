@@ -10,9 +10,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::blake3_hash::Traffic;
 use crate::ffi::{Sha512CoreModel, RESET_CYCLES};
 use crate::SimError;
+use crate::Traffic;
 
 /// One input word of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -349,6 +349,17 @@ fn root_blocked(leaves: &Leaves, block: usize) -> [u8; 32] {
     hashers.reduce_in_place(&mut subtrees)
 }
 
+/// The root of the tree whose level-0 nodes are `nodes` (leaf hashes or subtree roots)
+/// instead of leaves: EMPTY for none, the node itself for one, else NODE over adjacent
+/// pairs level by level with an odd last node carried up, as for [`root`]. Given the
+/// leaf hashes of a tree it gives that tree's root; given the roots of consecutive
+/// subtrees of a power-of-two size it gives the whole tree's root (the module docs'
+/// argument), which is how a device that holds a bounded number of leaves builds larger
+/// trees.
+pub fn root_of_nodes(nodes: &[[u8; 32]]) -> [u8; 32] {
+    Hashers::new().reduce_in_place(&mut nodes.to_vec())
+}
+
 /// The vigil-merkle-v1 root of `leaves`, computed by the current rayon pool (run it inside
 /// `pool.install` to choose the pool): the blocks of [`root`] become parallel tasks.
 /// Always equal to [`root`]; see the module docs.
@@ -549,6 +560,25 @@ mod tests {
         (0..n)
             .map(|i| vec![(i * 7 + 1).to_le_bytes()[0]; (i * 13) % 150])
             .collect()
+    }
+
+    #[test]
+    fn root_of_nodes_over_leaf_hashes_is_the_root() {
+        assert_eq!(root_of_nodes(&[]), empty_root());
+        for n in 1..40usize {
+            let leaves = test_leaves(n);
+            let hashes: Vec<[u8; 32]> = leaves.iter().map(leaf_hash).collect();
+            assert_eq!(root_of_nodes(&hashes), root(&leaves), "n = {n}");
+        }
+        // Consecutive subtrees of 4 leaves (the last one shorter) give the whole root.
+        for n in 5..40usize {
+            let leaves = test_leaves(n);
+            let subtrees: Vec<[u8; 32]> = (0..n)
+                .step_by(4)
+                .map(|s| root(&leaves.iter().skip(s).take(4).collect()))
+                .collect();
+            assert_eq!(root_of_nodes(&subtrees), root(&leaves), "n = {n}");
+        }
     }
 
     fn largest_pow2_below(n: usize) -> usize {

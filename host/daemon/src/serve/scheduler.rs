@@ -78,6 +78,18 @@ impl Slot {
         self.healthy.load(Ordering::Acquire)
     }
 
+    /// Settles an error this backend returned for some work: work it cannot take
+    /// (`Unavailable`: a leaf over a card's limit, signatures for a card without a
+    /// signature engine) goes elsewhere and leaves it in service; any other error takes
+    /// it out.
+    fn refused_or_failed(&self, error: &BackendError, metrics: &Metrics) {
+        if let BackendError::Unavailable { .. } = error {
+            tracing::warn!(backend = %self.name, %error, "work not taken; trying another backend");
+        } else {
+            self.fail(&error.to_string(), metrics);
+        }
+    }
+
     fn fail(&self, reason: &str, metrics: &Metrics) {
         tracing::error!(backend = %self.name, %reason, "backend taken out of service");
         self.healthy.store(false, Ordering::Release);
@@ -427,14 +439,8 @@ impl Scheduler {
                             backend: slot.name.clone(),
                         }
                     }
-                    // Work this backend cannot take (a leaf over the card's limit) goes
-                    // elsewhere; the backend stays in service.
-                    Err(e @ BackendError::Unavailable { .. }) => {
-                        tracing::warn!(backend = %slot.name, error = %e, "Merkle root not taken; trying another backend");
-                        exclude.push(slot.name.clone());
-                    }
                     Err(e) => {
-                        slot.fail(&e.to_string(), &self.metrics);
+                        slot.refused_or_failed(&e, &self.metrics);
                         exclude.push(slot.name.clone());
                     }
                 }
@@ -674,16 +680,22 @@ async fn run_batch(
             {
                 break (slot, v);
             }
-            Ok(v) => format!(
-                "returned {} signature and {} transaction verdicts for {} and {}",
-                v.signature_valid.len(),
-                v.transaction_valid.len(),
-                batch.signature_count(),
-                batch.len()
-            ),
-            Err(e) => e.to_string(),
+            Ok(v) => {
+                let failure = format!(
+                    "returned {} signature and {} transaction verdicts for {} and {}",
+                    v.signature_valid.len(),
+                    v.transaction_valid.len(),
+                    batch.signature_count(),
+                    batch.len()
+                );
+                slot.fail(&failure, metrics);
+                failure
+            }
+            Err(e) => {
+                slot.refused_or_failed(&e, metrics);
+                e.to_string()
+            }
         };
-        slot.fail(&failure, metrics);
         tried.push(slot.name.clone());
         let Some(next) = sched.route(batch.signature_count(), &tried, true) else {
             tracing::error!(
