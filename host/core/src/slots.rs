@@ -263,7 +263,8 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
         device: name.to_owned(),
         reason: reason.to_owned(),
     };
-    // Every piece of work taken is answered exactly once, then counted out of flight.
+    // Every piece of work taken is counted out of flight, then answered exactly once:
+    // whoever holds an answer never sees its own work still counted.
     let settle = || {
         shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     };
@@ -291,8 +292,8 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
             };
             if let Some(reason) = shared.failure() {
                 free.push(slot);
-                work.fail(failed(&reason));
                 settle();
+                work.fail(failed(&reason));
                 continue;
             }
             let enqueued = match &work {
@@ -303,6 +304,7 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
                 Ok(done) => flight.push_back(InFlight { slot, done, work }),
                 Err(refusal) => {
                     free.push(slot);
+                    settle();
                     work.fail(match refusal {
                         Refusal::Unfit(why) => BackendError::Internal(why),
                         Refusal::Failed(why) => {
@@ -311,7 +313,6 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
                             failed(&reason)
                         }
                     });
-                    settle();
                 }
             }
         }
@@ -331,11 +332,11 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
                 Some(reason)
             }
         };
+        settle();
         match distrust {
             None => deliver(&queue, slot, work, shared, name),
             Some(reason) => work.fail(failed(&reason)),
         }
-        settle();
         free.push(slot);
     }
 }
