@@ -12,7 +12,7 @@ package vigil_card_regs_pkg;
 
   localparam logic [31:0] Magic = 32'h5647434c;
   localparam logic [15:0] VersionMajor = 16'd1;
-  localparam logic [15:0] VersionMinor = 16'd0;
+  localparam logic [15:0] VersionMinor = 16'd1;
 
   // Register byte offsets (AXI-Lite, 32-bit registers, 4 KiB window).
   localparam logic [11:0] RegId = 12'h000;  // ro
@@ -27,6 +27,7 @@ package vigil_card_regs_pkg;
   localparam logic [11:0] RegStatus = 12'h024;  // ro
   localparam logic [11:0] RegScratch = 12'h028;  // rw
   localparam logic [11:0] RegLastError = 12'h02c;  // ro
+  localparam logic [11:0] RegVerifySlots = 12'h030;  // ro
   localparam logic [11:0] RegRequests = 12'h040;  // ro
   localparam logic [11:0] RegResponses = 12'h044;  // ro
   localparam logic [11:0] RegErrors = 12'h048;  // ro
@@ -42,12 +43,18 @@ package vigil_card_regs_pkg;
   localparam logic [11:0] RegReqStallCyclesHi = 12'h074;  // ro
   localparam logic [11:0] RegRespStallCyclesLo = 12'h078;  // ro
   localparam logic [11:0] RegRespStallCyclesHi = 12'h07c;  // ro
+  localparam logic [11:0] RegVerifyBusyCyclesLo = 12'h080;  // ro
+  localparam logic [11:0] RegVerifyBusyCyclesHi = 12'h084;  // ro
+  localparam logic [11:0] RegFieldOpsLo = 12'h088;  // ro
+  localparam logic [11:0] RegFieldOpsHi = 12'h08c;  // ro
 
   // Register fields: lowest bit and width.
   localparam int unsigned CapsMerkleLsb = 0;
   localparam int unsigned CapsMerkleWidth = 1;
   localparam int unsigned CapsSha512Lsb = 1;
   localparam int unsigned CapsSha512Width = 1;
+  localparam int unsigned CapsVerifyLsb = 2;
+  localparam int unsigned CapsVerifyWidth = 1;
   localparam int unsigned ControlEnableLsb = 0;
   localparam int unsigned ControlEnableWidth = 1;
   localparam int unsigned ControlClearCountersLsb = 1;
@@ -60,15 +67,22 @@ package vigil_card_regs_pkg;
   localparam int unsigned StatusSha512BusyWidth = 1;
   localparam int unsigned StatusResponsePendingLsb = 3;
   localparam int unsigned StatusResponsePendingWidth = 1;
+  localparam int unsigned StatusVerifyBusyLsb = 4;
+  localparam int unsigned StatusVerifyBusyWidth = 1;
   localparam int unsigned LastErrorStatusLsb = 0;
   localparam int unsigned LastErrorStatusWidth = 8;
   localparam int unsigned LastErrorOpcodeLsb = 8;
   localparam int unsigned LastErrorOpcodeWidth = 8;
+  localparam int unsigned VerifySlotsContextsLsb = 0;
+  localparam int unsigned VerifySlotsContextsWidth = 8;
+  localparam int unsigned VerifySlotsEnginesLsb = 8;
+  localparam int unsigned VerifySlotsEnginesWidth = 8;
 
   // Request operations (request header bits 7:0).
   localparam logic [7:0] OpcodeMerkleRoot = 8'd1;
   localparam logic [7:0] OpcodeMerkleNodes = 8'd2;
   localparam logic [7:0] OpcodeSha512K = 8'd3;
+  localparam logic [7:0] OpcodeVerify = 8'd4;
 
   // Response status (response header bits 15:8). Every status but OK comes with an empty payload.
   localparam logic [7:0] StatusOk = 8'd0;
@@ -79,6 +93,7 @@ package vigil_card_regs_pkg;
   localparam logic [7:0] StatusFrameShort = 8'd5;
   localparam logic [7:0] StatusFrameLong = 8'd6;
   localparam logic [7:0] StatusDisabled = 8'd7;
+  localparam logic [7:0] StatusBadProfile = 8'd8;
 
   // Stream header fields: lowest bit and width.
   localparam int unsigned ReqOpcodeLsb = 0;

@@ -7,7 +7,7 @@ pub const MAGIC: u32 = 0x5647434c;
 /// Register map major version (incompatible changes).
 pub const VERSION_MAJOR: u16 = 1;
 /// Register map minor version (compatible additions).
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 /// Stream word width in bits.
 pub const WORD_BITS: u32 = 64;
 
@@ -27,7 +27,7 @@ pub mod regs {
     pub const MAX_LEAVES: u32 = 0x014;
     /// Longest leaf of a MERKLE_ROOT request, in bytes. (ro)
     pub const MAX_LEAF_BYTES: u32 = 0x018;
-    /// Longest SHA512_K message, in bytes. (ro)
+    /// Longest SHA512_K message, in bytes; a VERIFY message may be 64 bytes shorter (R and A are hashed before it). (ro)
     pub const MAX_MESSAGE_BYTES: u32 = 0x01c;
     /// Control. (rw)
     pub const CONTROL: u32 = 0x020;
@@ -37,6 +37,8 @@ pub mod regs {
     pub const SCRATCH: u32 = 0x028;
     /// The latest error response. (ro)
     pub const LAST_ERROR: u32 = 0x02c;
+    /// Signatures the card verifies at once: engines in bits 15:8, contexts (signatures in flight) per engine in bits 7:0. (ro)
+    pub const VERIFY_SLOTS: u32 = 0x030;
     /// Requests received (headers accepted), wrapping. (ro)
     pub const REQUESTS: u32 = 0x040;
     /// Responses sent (headers), wrapping. (ro)
@@ -67,6 +69,14 @@ pub mod regs {
     pub const RESP_STALL_CYCLES_LO: u32 = 0x078;
     /// Response stall cycles, bits 63:32. (ro)
     pub const RESP_STALL_CYCLES_HI: u32 = 0x07c;
+    /// Cycles at least one verification engine held a signature, bits 31:0 (latches _HI). (ro)
+    pub const VERIFY_BUSY_CYCLES_LO: u32 = 0x080;
+    /// Verification busy cycles, bits 63:32. (ro)
+    pub const VERIFY_BUSY_CYCLES_HI: u32 = 0x084;
+    /// Field operations the verification engines issued (multiplications, additions, subtractions, selections), bits 31:0 (latches _HI). (ro)
+    pub const FIELD_OPS_LO: u32 = 0x088;
+    /// Field operations issued, bits 63:32. (ro)
+    pub const FIELD_OPS_HI: u32 = 0x08c;
 
     /// Every register: name, offset, writable.
     pub const ALL: &[(&str, u32, bool)] = &[
@@ -82,6 +92,7 @@ pub mod regs {
         ("STATUS", STATUS, false),
         ("SCRATCH", SCRATCH, true),
         ("LAST_ERROR", LAST_ERROR, false),
+        ("VERIFY_SLOTS", VERIFY_SLOTS, false),
         ("REQUESTS", REQUESTS, false),
         ("RESPONSES", RESPONSES, false),
         ("ERRORS", ERRORS, false),
@@ -97,6 +108,10 @@ pub mod regs {
         ("REQ_STALL_CYCLES_HI", REQ_STALL_CYCLES_HI, false),
         ("RESP_STALL_CYCLES_LO", RESP_STALL_CYCLES_LO, false),
         ("RESP_STALL_CYCLES_HI", RESP_STALL_CYCLES_HI, false),
+        ("VERIFY_BUSY_CYCLES_LO", VERIFY_BUSY_CYCLES_LO, false),
+        ("VERIFY_BUSY_CYCLES_HI", VERIFY_BUSY_CYCLES_HI, false),
+        ("FIELD_OPS_LO", FIELD_OPS_LO, false),
+        ("FIELD_OPS_HI", FIELD_OPS_HI, false),
     ];
 }
 
@@ -106,6 +121,8 @@ pub mod fields {
     pub const CAPS_MERKLE: (u32, u32) = (0, 1);
     /// CAPS.SHA512: SHA512_K requests.
     pub const CAPS_SHA512: (u32, u32) = (1, 1);
+    /// CAPS.VERIFY: VERIFY requests (Ed25519 verification engines).
+    pub const CAPS_VERIFY: (u32, u32) = (2, 1);
     /// CONTROL.ENABLE: Requests are served while set; while clear every request is answered DISABLED. Clear after reset.
     pub const CONTROL_ENABLE: (u32, u32) = (0, 1);
     /// CONTROL.CLEAR_COUNTERS: Write 1 to zero the counters (reads 0).
@@ -118,10 +135,16 @@ pub mod fields {
     pub const STATUS_SHA512_BUSY: (u32, u32) = (2, 1);
     /// STATUS.RESPONSE_PENDING: A response waits for the host to read it.
     pub const STATUS_RESPONSE_PENDING: (u32, u32) = (3, 1);
+    /// STATUS.VERIFY_BUSY: A verification engine holds at least one signature.
+    pub const STATUS_VERIFY_BUSY: (u32, u32) = (4, 1);
     /// LAST_ERROR.STATUS: Its status code.
     pub const LAST_ERROR_STATUS: (u32, u32) = (0, 8);
     /// LAST_ERROR.OPCODE: Its request's opcode.
     pub const LAST_ERROR_OPCODE: (u32, u32) = (8, 8);
+    /// VERIFY_SLOTS.CONTEXTS: Signatures each engine interleaves.
+    pub const VERIFY_SLOTS_CONTEXTS: (u32, u32) = (0, 8);
+    /// VERIFY_SLOTS.ENGINES: Verification engines.
+    pub const VERIFY_SLOTS_ENGINES: (u32, u32) = (8, 8);
 }
 
 /// Request operations (request header bits 7:0).
@@ -132,6 +155,8 @@ pub mod opcode {
     pub const MERKLE_NODES: u8 = 2;
     /// SHA-512 of a message and that digest mod L: word 1 = message length in bytes; then the message in ceil(length / 8) words. Response payload: the 64-byte digest (8 words), then k (4 words).
     pub const SHA512_K: u8 = 3;
+    /// Ed25519 verification of one signature: word 1 = message length in bytes (bits 31:0) and the profile (bits 39:32: 0 strict, 1 rfc8032, 2 zip215); words 2-5 = S, 6-9 = R, 10-13 = A (32 bytes each, as in the signature and key); then the message in ceil(length / 8) words. The card hashes R || A || message itself. Response payload: one word, bit 0 set when the signature is valid under the profile.
+    pub const VERIFY: u8 = 4;
 
     /// The code's name, if it is one.
     pub fn name(code: u8) -> Option<&'static str> {
@@ -139,6 +164,7 @@ pub mod opcode {
             MERKLE_ROOT => Some("MERKLE_ROOT"),
             MERKLE_NODES => Some("MERKLE_NODES"),
             SHA512_K => Some("SHA512_K"),
+            VERIFY => Some("VERIFY"),
             _ => None,
         }
     }
@@ -150,7 +176,7 @@ pub mod status {
     pub const OK: u8 = 0;
     /// Unknown opcode (or an engine this card lacks).
     pub const BAD_OPCODE: u8 = 1;
-    /// Reserved header bits not zero: bits 31:8 of word 0, or bits 63:32 of word 1.
+    /// Reserved header bits not zero: bits 31:8 of word 0, or bits 63:32 of word 1 (bits 63:40 for VERIFY).
     pub const BAD_HEADER: u8 = 2;
     /// More leaves or nodes than MAX_LEAVES.
     pub const TOO_MANY: u8 = 3;
@@ -162,6 +188,8 @@ pub mod status {
     pub const FRAME_LONG: u8 = 6;
     /// CONTROL.ENABLE is clear; the request was discarded.
     pub const DISABLED: u8 = 7;
+    /// A VERIFY profile this card does not know.
+    pub const BAD_PROFILE: u8 = 8;
 
     /// The code's name, if it is one.
     pub fn name(code: u8) -> Option<&'static str> {
@@ -174,6 +202,7 @@ pub mod status {
             FRAME_SHORT => Some("FRAME_SHORT"),
             FRAME_LONG => Some("FRAME_LONG"),
             DISABLED => Some("DISABLED"),
+            BAD_PROFILE => Some("BAD_PROFILE"),
             _ => None,
         }
     }
