@@ -3,8 +3,10 @@
 // `cargo run -p vigil-ucode -- --write`.
 //
 // vigil_ed25519_pkg: the verification engine's instruction encoding, operand modes,
-// constants and program size (see hdl/ucode/src/isa.rs for the semantics).
+// constants and program size (see hdl/ucode/src/isa.rs for the semantics). Not every
+// module uses every name (the figures are for testbenches and documentation).
 package vigil_ed25519_pkg;
+  /* verilator lint_off UNUSEDPARAM */
   // instructions in the ROM
   localparam int unsigned ProgramLength = 1085;
   // program counter width
@@ -65,4 +67,5 @@ package vigil_ed25519_pkg;
   localparam logic [254:0] ConstSqrtM1 = 255'h2b8324804fc1df0b2b4d00993dfbd7a72f431806ad2fe478c4ee1b274a0ea0b0;
   // L, the group order: S < L is required.
   localparam logic [255:0] GroupOrder = 256'h1000000000000000000000000000000014def9dea2f79cd65812631a5cf5d3ed;
+  /* verilator lint_on UNUSEDPARAM */
 endpackage

@@ -74,6 +74,24 @@ const DUTS: &[Dut] = &[
         // BuildHash is added by main: the hash of the RTL sources.
         params: &[],
     },
+    Dut {
+        top: "vigil_ed25519_engine",
+        sources: &[
+            "vigil_fe_pkg.sv",
+            "vigil_ed25519_pkg.sv",
+            "vigil_fe_alu.sv",
+            "vigil_ed25519_rom.sv",
+            "vigil_ed25519_engine.sv",
+        ],
+        // The shim passes tags as u32.
+        params: &["-GTagWidth=32"],
+    },
+    Dut {
+        top: "vigil_fe_alu",
+        sources: &["vigil_fe_pkg.sv", "vigil_fe_alu.sv"],
+        // The shim passes tags as u32.
+        params: &["-GTagWidth=32"],
+    },
 ];
 
 /// Flags that silence warnings in Verilator's generated C++ (those of its own makefile,

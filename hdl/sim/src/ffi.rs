@@ -50,6 +50,10 @@ dut_models! {
     /// One Verilator model of `vigil_card_top` (default parameters, BuildHash from
     /// build.rs).
     CardTopModel;
+    /// One Verilator model of `vigil_fe_alu` (TagWidth = 32).
+    FeAluModel;
+    /// One Verilator model of `vigil_ed25519_engine` (TagWidth = 32).
+    Ed25519EngineModel;
 }
 
 pub(crate) use model::Model;
@@ -63,10 +67,11 @@ mod model {
     use std::ptr::NonNull;
 
     use super::{
-        Blake3CompressModel, CardTopModel, MerkleEngineModel, ScReduceModel, Sha512CoreModel,
-        RESET_CYCLES,
+        Blake3CompressModel, CardTopModel, Ed25519EngineModel, FeAluModel, MerkleEngineModel,
+        ScReduceModel, Sha512CoreModel, RESET_CYCLES,
     };
     use crate::card::{AxilIn, AxilOut};
+    use crate::ed25519_engine::EngineJob;
     use crate::SimError;
 
     extern "C" {
@@ -133,6 +138,31 @@ mod model {
             busy: *mut u8,
             compress: *mut u8,
         );
+
+        fn vigil_ed25519_engine_new() -> *mut c_void;
+        #[allow(clippy::too_many_arguments)]
+        fn vigil_ed25519_engine_set_in(
+            h: *mut c_void,
+            valid: u8,
+            profile: u8,
+            s: *const u32,
+            k: *const u32,
+            a: *const u32,
+            r: *const u32,
+            tag: u32,
+        );
+        fn vigil_ed25519_engine_out(h: *mut c_void, tag: *mut u32) -> u32;
+
+        fn vigil_fe_alu_new() -> *mut c_void;
+        fn vigil_fe_alu_set_in(
+            h: *mut c_void,
+            valid: u8,
+            op: u8,
+            a: *const u32,
+            b: *const u32,
+            tag: u32,
+        );
+        fn vigil_fe_alu_out(h: *mut c_void, r: *mut u32, tag: *mut u32);
     }
 
     /// One live Verilator model of some DUT, and the operations every DUT has.
@@ -396,14 +426,75 @@ mod model {
             }
         }
     }
+
+    impl Ed25519EngineModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            // SAFETY: the constructor takes no arguments and returns a new model.
+            let h = unsafe { vigil_ed25519_engine_new() };
+            Model::adopt(h, "vigil_ed25519_engine").map(Self)
+        }
+
+        pub(crate) fn set_in(&mut self, valid: bool, job: &EngineJob) {
+            // SAFETY: the model is live; the four arrays are the 8 u32s each that the
+            // shim reads, only for the duration of the call.
+            unsafe {
+                vigil_ed25519_engine_set_in(
+                    self.ptr(),
+                    u8::from(valid),
+                    job.profile,
+                    job.s.as_ptr(),
+                    job.k.as_ptr(),
+                    job.a.as_ptr(),
+                    job.r.as_ptr(),
+                    job.tag,
+                )
+            }
+        }
+
+        /// (verdict, busy, ALU issue, tag).
+        pub(crate) fn out(&self) -> (bool, bool, bool, u32) {
+            let mut tag = 0u32;
+            // SAFETY: the model is live; tag is the one word the shim writes.
+            let bits = unsafe { vigil_ed25519_engine_out(self.ptr(), &mut tag) };
+            (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, tag)
+        }
+    }
+
+    impl FeAluModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            // SAFETY: the constructor takes no arguments and returns a new model.
+            let h = unsafe { vigil_fe_alu_new() };
+            Model::adopt(h, "vigil_fe_alu").map(Self)
+        }
+
+        pub(crate) fn set_in(&mut self, valid: bool, op: u8, a: &[u32; 8], b: &[u32; 8], tag: u32) {
+            // SAFETY: the model is live; a and b point to the 8 u32s each that the shim
+            // reads, only for the duration of the call.
+            unsafe {
+                vigil_fe_alu_set_in(self.ptr(), u8::from(valid), op, a.as_ptr(), b.as_ptr(), tag)
+            }
+        }
+
+        /// (result words, tag).
+        pub(crate) fn out(&self) -> ([u32; 8], u32) {
+            let mut r = [0u32; 8];
+            let mut tag = 0u32;
+            // SAFETY: the model is live; r has room for the 8 words and tag for the one
+            // word the shim writes.
+            unsafe { vigil_fe_alu_out(self.ptr(), r.as_mut_ptr(), &mut tag) };
+            (r, tag)
+        }
+    }
 }
 
 #[cfg(vigil_no_verilator)]
 mod model {
     use super::{
-        Blake3CompressModel, CardTopModel, MerkleEngineModel, ScReduceModel, Sha512CoreModel,
+        Blake3CompressModel, CardTopModel, Ed25519EngineModel, FeAluModel, MerkleEngineModel,
+        ScReduceModel, Sha512CoreModel,
     };
     use crate::card::{AxilIn, AxilOut};
+    use crate::ed25519_engine::EngineJob;
     use crate::SimError;
 
     impl CardTopModel {
@@ -506,6 +597,30 @@ mod model {
             match self.0 {}
         }
         pub(crate) fn out(&self) -> ([u32; 8], u8, bool, bool) {
+            match self.0 {}
+        }
+    }
+
+    impl Ed25519EngineModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            Err(SimError::NoVerilator)
+        }
+        pub(crate) fn set_in(&mut self, _: bool, _: &EngineJob) {
+            match self.0 {}
+        }
+        pub(crate) fn out(&self) -> (bool, bool, bool, u32) {
+            match self.0 {}
+        }
+    }
+
+    impl FeAluModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            Err(SimError::NoVerilator)
+        }
+        pub(crate) fn set_in(&mut self, _: bool, _: u8, _: &[u32; 8], _: &[u32; 8], _: u32) {
+            match self.0 {}
+        }
+        pub(crate) fn out(&self) -> ([u32; 8], u32) {
             match self.0 {}
         }
     }

@@ -30,6 +30,8 @@
 pub mod blake3_compress;
 pub mod blake3_hash;
 pub mod card;
+pub mod ed25519_engine;
+pub mod fe_alu;
 mod ffi;
 pub mod merkle_engine;
 pub mod rtl;

@@ -20,7 +20,8 @@ pub fn p() -> &'static Fe {
 pub fn l() -> &'static Fe {
     static L: OnceLock<Fe> = OnceLock::new();
     L.get_or_init(|| {
-        let low = Fe::parse_bytes(b"27742317777372353535851937790883648493", 10).unwrap_or_default();
+        let low =
+            Fe::parse_bytes(b"27742317777372353535851937790883648493", 10).unwrap_or_default();
         (Fe::from(1u8) << 252u32) + low
     })
 }
@@ -54,7 +55,12 @@ pub fn inv(a: &Fe) -> Fe {
 /// d = -121665 / 121666 mod p.
 pub fn d() -> &'static Fe {
     static D: OnceLock<Fe> = OnceLock::new();
-    D.get_or_init(|| mul(&sub(&Fe::default(), &Fe::from(121_665u32)), &inv(&Fe::from(121_666u32))))
+    D.get_or_init(|| {
+        mul(
+            &sub(&Fe::default(), &Fe::from(121_665u32)),
+            &inv(&Fe::from(121_666u32)),
+        )
+    })
 }
 
 /// 2d mod p.

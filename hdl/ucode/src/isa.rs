@@ -127,7 +127,8 @@ pub mod konst {
     pub const COUNT: u8 = 7;
 }
 
-/// An operand source: 9 bits, `mode[8:7] index[6:0]`.
+/// An operand source: 9 bits, `mode[8:7] index[6:0]`. Operand `a` may be a register or a
+/// constant; the tables are read through operand `b` only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Src {
     /// Register `R[i]` (0..127).

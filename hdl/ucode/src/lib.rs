@@ -18,6 +18,7 @@
 //! readable, lets the model find a wrong register or a missing check in milliseconds,
 //! and makes the RTL a generic machine that never needs to change when the program does.
 
+pub mod cases;
 pub mod field;
 pub mod isa;
 pub mod model;

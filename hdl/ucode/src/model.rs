@@ -145,7 +145,8 @@ pub fn run(code: &[u64], job: &Job) -> Result<Outcome, ModelError> {
             return Err(ModelError::NoHalt { pc, steps: issued });
         }
         issued += 1;
-        let read = |bits: u16| -> Result<Fe, ModelError> {
+        // The engine reads the tables through operand b only.
+        let read_as = |bits: u16, b_side: bool| -> Result<Fe, ModelError> {
             let src = Src::decode(bits);
             let reg = |i: usize| {
                 regs.get(i)
@@ -155,12 +156,16 @@ pub fn run(code: &[u64], job: &Job) -> Result<Outcome, ModelError> {
             };
             match src {
                 Src::Reg(i) => reg(usize::from(i)),
-                Src::TabA(c) => reg(usize::from(TABLE_BASE) + 4 * digit(&k, win) + usize::from(c)),
-                Src::TabB(c) if c < 3 => Ok(btab[digit(&s, win)][usize::from(c)].clone()),
+                Src::TabA(c) if b_side => {
+                    reg(usize::from(TABLE_BASE) + 4 * digit(&k, win) + usize::from(c))
+                }
+                Src::TabB(c) if b_side && c < 3 => Ok(btab[digit(&s, win)][usize::from(c)].clone()),
                 Src::Const(i) if i < konst::COUNT => Ok(consts[usize::from(i)].clone()),
                 _ => Err(ModelError::BadOperand { pc, src }),
             }
         };
+        let read = |bits: u16| read_as(bits, false);
+        let read_b = |bits: u16| read_as(bits, true);
         let read_flag = |bits: u16| -> Result<bool, ModelError> {
             let i = usize::from(bits) & (FLAGS - 1);
             flags[i].ok_or(ModelError::UndefinedFlag { pc, flag: i })
@@ -174,12 +179,12 @@ pub fn run(code: &[u64], job: &Job) -> Result<Outcome, ModelError> {
             alu_ops += 1;
         }
         match ins.op {
-            Op::Mul => regs[dst_reg] = Some(field::mul(&read(ins.a)?, &read(ins.b)?)),
-            Op::Add => regs[dst_reg] = Some(field::add(&read(ins.a)?, &read(ins.b)?)),
-            Op::Sub => regs[dst_reg] = Some(field::sub(&read(ins.a)?, &read(ins.b)?)),
+            Op::Mul => regs[dst_reg] = Some(field::mul(&read(ins.a)?, &read_b(ins.b)?)),
+            Op::Add => regs[dst_reg] = Some(field::add(&read(ins.a)?, &read_b(ins.b)?)),
+            Op::Sub => regs[dst_reg] = Some(field::sub(&read(ins.a)?, &read_b(ins.b)?)),
             Op::Csel => {
                 let f = flags[sel_flag].ok_or(ModelError::UndefinedFlag { pc, flag: sel_flag })?;
-                let v = if f { read(ins.a)? } else { read(ins.b)? };
+                let v = if f { read(ins.a)? } else { read_b(ins.b)? };
                 regs[dst_reg] = Some(field::add(&v, &Fe::default()));
             }
             Op::Cneg => {
@@ -191,7 +196,7 @@ pub fn run(code: &[u64], job: &Job) -> Result<Outcome, ModelError> {
                     field::sub(&v, &Fe::default())
                 });
             }
-            Op::Eq => flags[dst_flag] = Some(read(ins.a)? == read(ins.b)?),
+            Op::Eq => flags[dst_flag] = Some(read(ins.a)? == read_b(ins.b)?),
             Op::Odd => flags[dst_flag] = Some(read(ins.a)?.bit(0)),
             Op::Fand => flags[dst_flag] = Some(read_flag(ins.a)? & (read_flag(ins.b)? ^ invert)),
             Op::For => flags[dst_flag] = Some(read_flag(ins.a)? | (read_flag(ins.b)? ^ invert)),

@@ -403,8 +403,18 @@ pub fn program() -> Vec<Instr> {
         a.double(q, q_no_t);
     }
     a.double(q, q_out);
-    a.add_points(q, [Src::TabA(0), Src::TabA(1), Src::TabA(2), Src::TabA(3)], false, q_out);
-    a.add_points(q, [Src::TabB(0), Src::TabB(1), Src::TabB(2), zero], true, q_no_t);
+    a.add_points(
+        q,
+        [Src::TabA(0), Src::TabA(1), Src::TabA(2), Src::TabA(3)],
+        false,
+        q_out,
+    );
+    a.add_points(
+        q,
+        [Src::TabB(0), Src::TabB(1), Src::TabB(2), zero],
+        true,
+        q_no_t,
+    );
     a.loop_to(top);
 
     // 5. Checks. The cofactorless equation R' = R, projectively.

@@ -34,11 +34,15 @@ pub fn render_pkg() -> String {
     let code = crate::program::program();
     let mut s = String::from(HEADER);
     s.push_str(
-        "//\n// vigil_ed25519_pkg: the verification engine's instruction encoding, operand modes,\n// constants and program size (see hdl/ucode/src/isa.rs for the semantics).\npackage vigil_ed25519_pkg;\n",
+        "//\n// vigil_ed25519_pkg: the verification engine's instruction encoding, operand modes,\n// constants and program size (see hdl/ucode/src/isa.rs for the semantics). Not every\n// module uses every name (the figures are for testbenches and documentation).\npackage vigil_ed25519_pkg;\n  /* verilator lint_off UNUSEDPARAM */\n",
     );
     let ints: [(&str, usize, &str); 9] = [
         ("ProgramLength", code.len(), "instructions in the ROM"),
-        ("PcBits", pc_bits(code.len()) as usize, "program counter width"),
+        (
+            "PcBits",
+            pc_bits(code.len()) as usize,
+            "program counter width",
+        ),
         ("InstrBits", INSTR_BITS as usize, "instruction width"),
         (
             "IssuesPerSignature",
@@ -46,9 +50,17 @@ pub fn render_pkg() -> String {
             "issue slots one signature takes (every input alike)",
         ),
         ("Regs", isa::REGS, "field registers per context"),
-        ("TableBase", usize::from(isa::TABLE_BASE), "first register of the -A table"),
+        (
+            "TableBase",
+            usize::from(isa::TABLE_BASE),
+            "first register of the -A table",
+        ),
         ("Flags", isa::FLAGS, "flags per context"),
-        ("PresetFlags", usize::from(flag::PRESET), "flags set at load"),
+        (
+            "PresetFlags",
+            usize::from(flag::PRESET),
+            "flags set at load",
+        ),
         ("Windows", usize::from(isa::WINDOWS), "4-bit scalar windows"),
     ];
     for (name, v, doc) in ints {
@@ -105,7 +117,7 @@ pub fn render_pkg() -> String {
         hex255(field::sqrt_m1()),
         field::l().to_str_radix(16)
     );
-    s.push_str("endpackage\n");
+    s.push_str("  /* verilator lint_on UNUSEDPARAM */\nendpackage\n");
     s
 }
 

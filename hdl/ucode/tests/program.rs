@@ -7,129 +7,11 @@
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::Scalar;
-use ed25519_dalek::Signer as _;
 use num_bigint::BigUint;
-use rand::{Rng, RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
-use sha2::{Digest, Sha512};
-use vigil_core::conformance::{EDGE_JSONL, WYCHEPROOF_JSON};
 use vigil_core::profile::{reference_verify, Profile};
+use vigil_ucode::cases::{edge_cases, job, random_cases, wycheproof_cases, Case};
 use vigil_ucode::field;
-use vigil_ucode::model::{self, Job};
-
-fn profile_code(p: Profile) -> u8 {
-    match p {
-        Profile::Strict => model::profile::STRICT,
-        Profile::Rfc8032 => model::profile::RFC8032,
-        Profile::Zip215 => model::profile::ZIP215,
-    }
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
-/// The job the card's front end makes: k = SHA-512(R || A || M) mod L.
-fn job(profile: Profile, pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> Job {
-    let mut h = Sha512::new();
-    h.update(&sig[..32]);
-    h.update(pk);
-    h.update(msg);
-    let k = BigUint::from_bytes_le(&h.finalize()) % field::l();
-    Job {
-        profile: profile_code(profile),
-        s: sig[32..].try_into().unwrap(),
-        k: field::le_bytes(&k),
-        a: *pk,
-        r: sig[..32].try_into().unwrap(),
-    }
-}
-
-struct Case {
-    name: String,
-    pk: [u8; 32],
-    sig: [u8; 64],
-    msg: Vec<u8>,
-}
-
-fn edge_cases() -> Vec<Case> {
-    let mut out = Vec::new();
-    for line in EDGE_JSONL.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let msg = unhex(v["msg"].as_str().unwrap());
-        for (i, s) in v["signers"].as_array().unwrap().iter().enumerate() {
-            let (Ok(pk), Ok(sig)) = (
-                <[u8; 32]>::try_from(unhex(s["pubkey"].as_str().unwrap())),
-                <[u8; 64]>::try_from(unhex(s["sig"].as_str().unwrap())),
-            ) else {
-                continue;
-            };
-            out.push(Case {
-                name: format!("{}#{i}", v["id"].as_str().unwrap()),
-                pk,
-                sig,
-                msg: msg.clone(),
-            });
-        }
-    }
-    out
-}
-
-fn wycheproof_cases() -> Vec<Case> {
-    let v: serde_json::Value = serde_json::from_str(WYCHEPROOF_JSON).unwrap();
-    let mut out = Vec::new();
-    for g in v["testGroups"].as_array().unwrap() {
-        let Ok(pk) = <[u8; 32]>::try_from(unhex(g["publicKey"]["pk"].as_str().unwrap())) else {
-            continue;
-        };
-        for t in g["tests"].as_array().unwrap() {
-            let Ok(sig) = <[u8; 64]>::try_from(unhex(t["sig"].as_str().unwrap())) else {
-                continue;
-            };
-            out.push(Case {
-                name: format!("wycheproof {}", t["tcId"]),
-                pk,
-                sig,
-                msg: unhex(t["msg"].as_str().unwrap()),
-            });
-        }
-    }
-    out
-}
-
-/// Honest signatures and broken ones: flipped bits in R, S, A or the message, S + L.
-fn random_cases(n: usize, seed: u64) -> Vec<Case> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|i| {
-            let mut secret = [0u8; 32];
-            rng.fill_bytes(&mut secret);
-            let key = ed25519_dalek::SigningKey::from_bytes(&secret);
-            let mut msg = vec![0u8; rng.gen_range(0..200)];
-            rng.fill_bytes(&mut msg);
-            let mut sig = key.sign(&msg).to_bytes();
-            let mut pk = key.verifying_key().to_bytes();
-            match i % 6 {
-                0 | 1 => {}
-                2 => sig[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
-                3 => sig[32 + rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
-                4 => pk[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
-                _ => {
-                    let s = BigUint::from_bytes_le(&sig[32..]) + field::l();
-                    sig[32..].copy_from_slice(&field::le_bytes(&s));
-                }
-            }
-            Case {
-                name: format!("random {i}"),
-                pk,
-                sig,
-                msg,
-            }
-        })
-        .collect()
-}
+use vigil_ucode::model;
 
 /// Runs every case under every profile on the model (on two threads); returns the
 /// mismatches and how many verdicts were valid.
@@ -180,7 +62,12 @@ fn every_edge_case_gets_the_reference_verdict() {
     let cases = edge_cases();
     assert!(cases.len() > 300, "{} edge signatures", cases.len());
     let (bad, valid) = check(&cases);
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     // Both verdicts occur, so agreement is not trivial.
     assert!(valid > 0 && valid < 3 * cases.len());
 }
@@ -190,7 +77,12 @@ fn every_wycheproof_case_gets_the_reference_verdict() {
     let cases = wycheproof_cases();
     assert!(cases.len() > 100, "{} wycheproof signatures", cases.len());
     let (bad, valid) = check(&cases);
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     assert!(valid > 0 && valid < 3 * cases.len());
 }
 
@@ -198,7 +90,12 @@ fn every_wycheproof_case_gets_the_reference_verdict() {
 fn random_signatures_get_the_reference_verdict() {
     let cases = random_cases(240, 7);
     let (bad, valid) = check(&cases);
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     // A third of the cases are honest (valid under every profile), most others not.
     assert!(valid >= 3 * 80 && valid < 3 * 200, "{valid}");
 }
@@ -209,7 +106,10 @@ fn the_model_rejects_a_program_with_a_wrong_check() {
     // verdict) must change a verdict: the harness can fail.
     let code: Vec<u64> = vigil_ucode::encoded();
     let edge = edge_cases();
-    let taming = edge.iter().find(|c| c.name.starts_with("taming-001")).unwrap();
+    let taming = edge
+        .iter()
+        .find(|c| c.name.starts_with("taming-001"))
+        .unwrap();
     let j = job(Profile::Strict, &taming.pk, &taming.sig, &taming.msg);
     assert!(!model::run(&code, &j).unwrap().valid);
     let mut broken = code.clone();
@@ -236,7 +136,13 @@ fn an_undefined_register_is_an_error() {
     code[0] = first.encode();
     let c = &random_cases(1, 1)[0];
     let err = model::run(&code, &job(Profile::Strict, &c.pk, &c.sig, &c.msg)).unwrap_err();
-    assert!(matches!(err, model::ModelError::UndefinedRegister { pc: 0, reg: 120 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            model::ModelError::UndefinedRegister { pc: 0, reg: 120 }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -245,7 +151,10 @@ fn the_base_table_is_the_multiples_of_b() {
     for (j, [ypx, ymx, xy2d]) in field::base_table().iter().enumerate() {
         let x = field::mul(&field::sub(ypx, ymx), &two_inv);
         let y = field::mul(&field::add(ypx, ymx), &two_inv);
-        let point = field::Affine { x: x.clone(), y: y.clone() };
+        let point = field::Affine {
+            x: x.clone(),
+            y: y.clone(),
+        };
         let want = (ED25519_BASEPOINT_POINT * Scalar::from(j as u64)).compress();
         assert_eq!(point.compress(), want.to_bytes(), "[{j}]B");
         assert_eq!(*xy2d, field::mul(&field::d2(), &field::mul(&x, &y)));
