@@ -13,9 +13,18 @@
 // -----------------------------------
 // The dispatcher reads a request's header, then hands the rest of the frame to its
 // engine: vigil_merkle_engine (MERKLE_ROOT, MERKLE_NODES) or vigil_sha512_core
-// (SHA512_K). Each engine holds one request, and both run at once, so a short SHA512_K
-// sent after a large MERKLE_ROOT is answered first: responses come back in completion
-// order and the host matches them by tag. A request whose engine still holds an earlier
+// (SHA512_K, and VERIFY's front end). The Merkle engine and the SHA-512 core each hold
+// one request, and they run at once, so a short SHA512_K sent after a large MERKLE_ROOT
+// is answered first: responses come back in completion order and the host matches them
+// by tag.
+//
+// VERIFY: the dispatcher keeps S, streams R || A || message into the SHA-512 core
+// (keeping R and A as they pass), and the core's result, k with S, R, A, the profile
+// and the tag in its sideband, goes on to vigil_ed25519_engine, which holds
+// VerifyContexts signatures at once and answers each with a one-word verdict. The core
+// is free for the next request as soon as the engine takes the previous one, so
+// hashing overlaps verification. Multi-signer transactions are combined on the host:
+// the card verifies signatures, one request each. A request whose engine still holds an earlier
 // one waits in the stream (backpressure), which is also how the host is slowed down
 // when it sends faster than the engines work.
 //
@@ -27,8 +36,8 @@
 //
 // Responses
 // ---------
-// Each source (the dispatcher's errors, the Merkle engine, the SHA-512 core) holds at
-// most one finished result. A round-robin arbiter copies one into the output shift
+// Each source (the dispatcher's errors, the Merkle engine, the SHA-512 core, the
+// verification engine) holds at most one finished result. A round-robin arbiter copies one into the output shift
 // register (header and up to 12 payload words) and frees its source at once, so an
 // engine starts its next request while the host reads the previous answer. The output
 // holds still while the host does not take it (AXI-Stream: out_* stable while
@@ -53,6 +62,8 @@ module vigil_card_top #(
   parameter int unsigned MaxLeaves       = 4096,
   parameter int unsigned MaxLeafBytes    = 65536,
   parameter int unsigned MaxMessageBytes = 4096,
+  // Signatures the verification engine holds at once (vigil_ed25519_engine Contexts).
+  parameter int unsigned VerifyContexts  = 16,
   // The source hash the card was built from (BUILD_HASH_LO/HI).
   parameter logic [63:0] BuildHash       = 64'h0
 ) (
@@ -99,22 +110,30 @@ module vigil_card_top #(
   // ------------------------------------------------------------------------------------
   // Dispatcher.
 
-  localparam logic [2:0] StHeader     = 3'd0;  // take word 0
-  localparam logic [2:0] StMerkleWait = 3'd1;  // the Merkle engine still holds a request
-  localparam logic [2:0] StMerkle     = 3'd2;  // forward the frame to the Merkle engine
-  localparam logic [2:0] StShaLen     = 3'd3;  // take word 1 of SHA512_K
-  localparam logic [2:0] StShaData    = 3'd4;  // forward the message to the SHA-512 core
-  localparam logic [2:0] StShaEmpty   = 3'd5;  // give the core the empty message
-  localparam logic [2:0] StError      = 3'd6;  // post an error response
-  localparam logic [2:0] StDrain      = 3'd7;  // discard up to tlast
+  localparam logic [3:0] StHeader     = 4'd0;  // take word 0
+  localparam logic [3:0] StMerkleWait = 4'd1;  // the Merkle engine still holds a request
+  localparam logic [3:0] StMerkle     = 4'd2;  // forward the frame to the Merkle engine
+  localparam logic [3:0] StShaLen     = 4'd3;  // take word 1 of SHA512_K
+  localparam logic [3:0] StShaData    = 4'd4;  // forward the message to the SHA-512 core
+  localparam logic [3:0] StShaEmpty   = 4'd5;  // give the core the empty message
+  localparam logic [3:0] StError      = 4'd6;  // post an error response
+  localparam logic [3:0] StDrain      = 4'd7;  // discard up to tlast
+  localparam logic [3:0] StVerifyLen  = 4'd8;  // take word 1 of VERIFY
+  localparam logic [3:0] StVerifyS    = 4'd9;  // take S (words 2-5 of VERIFY)
 
-  logic [2:0]  st_d, st_q;
+  logic [3:0]  st_d, st_q;
   logic [7:0]  op_d, op_q;
   logic [31:0] tag_d, tag_q;
   logic [7:0]  err_status_d, err_status_q;
   logic        err_drain_d, err_drain_q;   // after posting the error, discard to tlast
   logic [31:0] sha_len_d, sha_len_q;       // message bytes
   logic [29:0] sha_left_d, sha_left_q;     // message words still to forward
+  // VERIFY: its profile, S, and R || A as they stream into the SHA-512 core.
+  logic [1:0]   vprof_d, vprof_q;
+  logic [255:0] vs_d, vs_q;
+  logic [1:0]   vs_cnt_d, vs_cnt_q;        // S words taken
+  logic [511:0] vra_d, vra_q, vra_next;
+  logic [3:0]   vra_cnt_d, vra_cnt_q;      // R || A words taken (up to 8)
 
   // Error response slot.
   logic        errv_q;
@@ -134,7 +153,13 @@ module vigil_card_top #(
   logic         sh_in_valid, sh_in_ready, sh_in_last, sh_out_valid, sh_out_ready;
   logic [63:0]  sh_in_data;
   logic [3:0]   sh_in_bytes;
-  logic [39:0]  sh_in_tag, sh_out_tag;     // {status, tag}
+  // The core's tag sideband: {VERIFY, profile, S, R || A, status, tag}. A VERIFY
+  // request's S, R and A leave the core with its k, so the dispatcher can take the next
+  // request while the core still works on this one.
+  localparam int unsigned ShTagWidth = 1 + 2 + 256 + 512 + 8 + 32;
+  logic [ShTagWidth-1:0] sh_in_tag, sh_out_tag;
+  logic         sh_out_verify, sh_out_to_engine;
+  logic [7:0]   sh_out_status;
   logic [511:0] sh_digest;
   logic [255:0] sh_k;
   logic         sh_held_q;                 // a message is in the core (for STATUS)
@@ -176,7 +201,13 @@ module vigil_card_top #(
     sh_in_data = in_data_i;
     sh_in_last = 1'b0;
     sh_in_bytes = 4'd8;
-    sh_in_tag = {vigil_card_regs_pkg::StatusOk, tag_q};
+    sh_in_tag = {op_q == vigil_card_regs_pkg::OpcodeVerify, vprof_q, vs_q,
+                 (vra_cnt_q < 4'd8) ? vra_next : vra_q, vigil_card_regs_pkg::StatusOk, tag_q};
+    vprof_d = vprof_q;
+    vs_d = vs_q;
+    vs_cnt_d = vs_cnt_q;
+    vra_d = vra_q;
+    vra_cnt_d = vra_cnt_q;
 
     unique case (st_q)
       StHeader: begin
@@ -202,6 +233,12 @@ module vigil_card_top #(
               err_status_d = vigil_card_regs_pkg::StatusFrameShort;
             end else begin
               st_d = StShaLen;
+            end
+          end else if (hdr_op == vigil_card_regs_pkg::OpcodeVerify) begin
+            if (in_last_i) begin
+              err_status_d = vigil_card_regs_pkg::StatusFrameShort;
+            end else begin
+              st_d = StVerifyLen;
             end
           end else begin
             err_status_d = vigil_card_regs_pkg::StatusBadOpcode;
@@ -249,12 +286,57 @@ module vigil_card_top #(
         end
       end
 
+      StVerifyLen: begin
+        in_ready_o = 1'b1;
+        if (in_valid_i) begin
+          // R || A || message goes to the SHA-512 core.
+          sha_len_d = in_data_i[31:0] + 32'd64;
+          sha_left_d = 30'((33'(in_data_i[31:0]) + 33'd71) >> 3);
+          vprof_d = in_data_i[33:32];
+          vs_cnt_d = 2'd0;
+          vra_cnt_d = 4'd0;
+          err_drain_d = ~in_last_i;
+          st_d = StError;
+          if (in_data_i[63:40] != 24'd0) begin
+            err_status_d = vigil_card_regs_pkg::StatusBadHeader;
+          end else if (in_data_i[39:32] > 8'd2) begin
+            err_status_d = vigil_card_regs_pkg::StatusBadProfile;
+          end else if (in_data_i[31:0] > 32'(MaxMessageBytes - 64)) begin
+            err_status_d = vigil_card_regs_pkg::StatusTooLong;
+          end else if (in_last_i) begin
+            err_status_d = vigil_card_regs_pkg::StatusFrameShort;
+          end else begin
+            st_d = StVerifyS;
+          end
+        end
+      end
+
+      StVerifyS: begin
+        in_ready_o = 1'b1;
+        if (in_valid_i) begin
+          vs_d = {in_data_i, vs_q[255:64]};
+          vs_cnt_d = vs_cnt_q + 2'd1;
+          if (in_last_i) begin
+            err_status_d = vigil_card_regs_pkg::StatusFrameShort;
+            err_drain_d = 1'b0;
+            st_d = StError;
+          end else if (vs_cnt_q == 2'd3) begin
+            st_d = StShaData;
+          end
+        end
+      end
+
       StShaData: begin
         sh_in_valid = in_valid_i;
         in_ready_o = sh_in_ready;
         sh_in_last = sh_word_final;
         sh_in_bytes = (sha_left_q == 30'd1) ? {1'b0, 3'(sha_len_q - 32'd1)} + 4'd1 : 4'd8;
-        sh_in_tag = {sh_word_status, tag_q};
+        sh_in_tag = {op_q == vigil_card_regs_pkg::OpcodeVerify, vprof_q, vs_q,
+                     (vra_cnt_q < 4'd8) ? vra_next : vra_q, sh_word_status, tag_q};
+        if (in_fire && vra_cnt_q < 4'd8) begin
+          vra_d = vra_next;
+          vra_cnt_d = vra_cnt_q + 4'd1;
+        end
         if (in_fire) begin
           sha_left_d = sha_left_q - 30'd1;
           if (sh_word_final) begin
@@ -312,9 +394,17 @@ module vigil_card_top #(
     end
   end
 
+  // R || A shifts in from the top: after 8 words, word 0 is bits 63:0.
+  assign vra_next = {in_data_i, vra_q[511:64]};
+
   always_ff @(posedge clk_i) begin
     op_q <= op_d;
     tag_q <= tag_d;
+    vprof_q <= vprof_d;
+    vs_q <= vs_d;
+    vs_cnt_q <= vs_cnt_d;
+    vra_q <= vra_d;
+    vra_cnt_q <= vra_cnt_d;
     err_status_q <= err_status_d;
     err_drain_q <= err_drain_d;
     sha_len_q <= sha_len_d;
@@ -353,7 +443,7 @@ module vigil_card_top #(
   );
 
   vigil_sha512_core #(
-    .TagWidth(40)
+    .TagWidth(ShTagWidth)
   ) u_sha512 (
     .clk_i,
     .rst_ni,
@@ -370,6 +460,36 @@ module vigil_card_top #(
     .out_tag_o   (sh_out_tag)
   );
 
+  // A VERIFY message hashed without a framing error goes on to the verification engine
+  // with its k; every other SHA-512 result is a response.
+  assign sh_out_verify = sh_out_tag[ShTagWidth-1];
+  assign sh_out_status = sh_out_tag[39:32];
+  assign sh_out_to_engine = sh_out_verify && sh_out_status == vigil_card_regs_pkg::StatusOk;
+
+  logic        vf_in_ready, vf_out_valid, vf_out_ready, vf_ok, vf_busy, vf_alu_issue;
+  logic [31:0] vf_tag;
+  vigil_ed25519_engine #(
+    .Contexts(VerifyContexts),
+    .TagWidth(32)
+  ) u_verify (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i  (sh_out_valid && sh_out_to_engine),
+    .in_ready_o  (vf_in_ready),
+    .in_profile_i(sh_out_tag[ShTagWidth-2 -: 2]),
+    .in_s_i      (sh_out_tag[40+512 +: 256]),
+    .in_k_i      (sh_k),
+    .in_a_i      (sh_out_tag[40+256 +: 256]),
+    .in_r_i      (sh_out_tag[40 +: 256]),
+    .in_tag_i    (sh_out_tag[31:0]),
+    .out_valid_o (vf_out_valid),
+    .out_ready_i (vf_out_ready),
+    .out_ok_o    (vf_ok),
+    .out_tag_o   (vf_tag),
+    .busy_o      (vf_busy),
+    .alu_issue_o (vf_alu_issue)
+  );
+
   // ------------------------------------------------------------------------------------
   // Response arbiter and serializer.
 
@@ -381,16 +501,20 @@ module vigil_card_top #(
   logic                    load;
   logic [1:0]              pick;
 
-  // Round robin over 0 = errors, 1 = Merkle, 2 = SHA-512, starting after the last winner.
-  logic [2:0] req;
-  assign req = {sh_out_valid, mk_out_valid, errv_q};
+  // Round robin over 0 = errors, 1 = Merkle, 2 = SHA-512, 3 = verification, starting
+  // after the last winner.
+  logic [3:0] req;
+  logic       picked;
+  assign req = {vf_out_valid, sh_out_valid & ~sh_out_to_engine, mk_out_valid, errv_q};
   always_comb begin
-    pick = 2'd0;
-    unique case (rr_q)
-      2'd0:    pick = req[1] ? 2'd1 : (req[2] ? 2'd2 : 2'd0);
-      2'd1:    pick = req[2] ? 2'd2 : (req[0] ? 2'd0 : 2'd1);
-      default: pick = req[0] ? 2'd0 : (req[1] ? 2'd1 : 2'd2);
-    endcase
+    pick = rr_q;
+    picked = 1'b0;
+    for (int i = 1; i <= 4; i++) begin
+      if (!picked && req[2'(32'(rr_q) + i)]) begin
+        pick = 2'(32'(rr_q) + i);
+        picked = 1'b1;
+      end
+    end
   end
 
   function automatic logic [63:0] resp_header(logic [7:0] op, logic [7:0] status,
@@ -406,7 +530,8 @@ module vigil_card_top #(
   assign load = (left_q == 4'd0 || (out_fire && left_q == 4'd1)) && (|req);
   assign err_take = load && pick == 2'd0;
   assign mk_out_ready = load && pick == 2'd1;
-  assign sh_out_ready = load && pick == 2'd2;
+  assign sh_out_ready = sh_out_to_engine ? vf_in_ready : (load && pick == 2'd2);
+  assign vf_out_ready = load && pick == 2'd3;
 
   always_comb begin
     sr_d = sr_q;
@@ -434,17 +559,24 @@ module vigil_card_top #(
             left_d = 4'd1;
           end
         end
-        default: begin
-          if (sh_out_tag[39:32] == vigil_card_regs_pkg::StatusOk) begin
+        2'd2: begin
+          if (sh_out_status == vigil_card_regs_pkg::StatusOk) begin
             sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeSha512K, 8'd0, 16'd12,
                                      sh_out_tag[31:0]);
             sr_d[64 +: 768] = {sh_k, sh_digest};
             left_d = 4'd13;
           end else begin
-            sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeSha512K, sh_out_tag[39:32],
-                                     16'd0, sh_out_tag[31:0]);
+            // A framing error of SHA512_K or VERIFY.
+            sr_d[63:0] = resp_header(sh_out_verify ? vigil_card_regs_pkg::OpcodeVerify
+                                                   : vigil_card_regs_pkg::OpcodeSha512K,
+                                     sh_out_status, 16'd0, sh_out_tag[31:0]);
             left_d = 4'd1;
           end
+        end
+        default: begin
+          sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeVerify, 8'd0, 16'd1, vf_tag);
+          sr_d[64 +: 64] = {63'd0, vf_ok};
+          left_d = 4'd2;
         end
       endcase
     end
@@ -470,12 +602,14 @@ module vigil_card_top #(
   logic        hdr_out;   // a response header leaves
   logic        hdr_err;   // ... with a status other than OK
   logic [63:0] cycles_q, mk_busy_q, sh_busy_q, compress_q, req_stall_q, resp_stall_q;
+  logic [63:0] vf_busy_q, field_ops_q;
   logic [31:0] requests_q, responses_q, errors_q;
   logic [15:0] last_error_q;
   logic        sha_busy;
   logic        first_word_q;  // the next response word is a header
 
-  assign sha_busy = sh_held_q | (st_q == StShaData) | (st_q == StShaEmpty);
+  assign sha_busy = sh_held_q | (st_q == StShaData) | (st_q == StShaEmpty)
+                  | (st_q == StVerifyS);
   assign hdr_out = out_fire & first_word_q;
   assign hdr_err = out_data_o[15:8] != vigil_card_regs_pkg::StatusOk;
 
@@ -487,6 +621,8 @@ module vigil_card_top #(
       compress_q <= '0;
       req_stall_q <= '0;
       resp_stall_q <= '0;
+      vf_busy_q <= '0;
+      field_ops_q <= '0;
       requests_q <= '0;
       responses_q <= '0;
       errors_q <= '0;
@@ -497,6 +633,8 @@ module vigil_card_top #(
       compress_q <= compress_q + {63'd0, mk_compress};
       req_stall_q <= req_stall_q + {63'd0, in_valid_i & ~in_ready_o};
       resp_stall_q <= resp_stall_q + {63'd0, out_valid_o & ~out_ready_i};
+      vf_busy_q <= vf_busy_q + {63'd0, vf_busy};
+      field_ops_q <= field_ops_q + {63'd0, vf_alu_issue};
       requests_q <= requests_q + {31'd0, in_fire && st_q == StHeader};
       responses_q <= responses_q + {31'd0, hdr_out};
       errors_q <= errors_q + {31'd0, hdr_out & hdr_err};
@@ -524,6 +662,7 @@ module vigil_card_top #(
   logic        wr;
   logic [31:0] rdata;
   logic [31:0] hi_cycles_q, hi_mk_q, hi_sh_q, hi_comp_q, hi_rqs_q, hi_rss_q;
+  logic [31:0] hi_vf_q, hi_fo_q;
 
   // Registers are whole words: the byte-in-word address bits select nothing.
   logic unused_addr_bits;
@@ -582,6 +721,11 @@ module vigil_card_top #(
       vigil_card_regs_pkg::RegCaps: begin
         rdata[vigil_card_regs_pkg::CapsMerkleLsb] = 1'b1;
         rdata[vigil_card_regs_pkg::CapsSha512Lsb] = 1'b1;
+        rdata[vigil_card_regs_pkg::CapsVerifyLsb] = 1'b1;
+      end
+      vigil_card_regs_pkg::RegVerifySlots: begin
+        rdata[vigil_card_regs_pkg::VerifySlotsEnginesLsb +: 8] = 8'd1;
+        rdata[vigil_card_regs_pkg::VerifySlotsContextsLsb +: 8] = 8'(VerifyContexts);
       end
       vigil_card_regs_pkg::RegMaxLeaves:       rdata = 32'(MaxLeaves);
       vigil_card_regs_pkg::RegMaxLeafBytes:    rdata = 32'(MaxLeafBytes);
@@ -593,6 +737,7 @@ module vigil_card_top #(
         rdata[vigil_card_regs_pkg::StatusMerkleBusyLsb] = mk_busy;
         rdata[vigil_card_regs_pkg::StatusSha512BusyLsb] = sha_busy;
         rdata[vigil_card_regs_pkg::StatusResponsePendingLsb] = out_valid_o;
+        rdata[vigil_card_regs_pkg::StatusVerifyBusyLsb] = vf_busy;
       end
       vigil_card_regs_pkg::RegScratch:         rdata = scratch_q;
       vigil_card_regs_pkg::RegLastError:       rdata = {16'd0, last_error_q};
@@ -611,6 +756,10 @@ module vigil_card_top #(
       vigil_card_regs_pkg::RegReqStallCyclesHi:  rdata = hi_rqs_q;
       vigil_card_regs_pkg::RegRespStallCyclesLo: rdata = resp_stall_q[31:0];
       vigil_card_regs_pkg::RegRespStallCyclesHi: rdata = hi_rss_q;
+      vigil_card_regs_pkg::RegVerifyBusyCyclesLo: rdata = vf_busy_q[31:0];
+      vigil_card_regs_pkg::RegVerifyBusyCyclesHi: rdata = hi_vf_q;
+      vigil_card_regs_pkg::RegFieldOpsLo:        rdata = field_ops_q[31:0];
+      vigil_card_regs_pkg::RegFieldOpsHi:        rdata = hi_fo_q;
       default: rdata = 32'd0;
     endcase
   end
@@ -639,6 +788,8 @@ module vigil_card_top #(
         vigil_card_regs_pkg::RegCompressionsLo:     hi_comp_q <= compress_q[63:32];
         vigil_card_regs_pkg::RegReqStallCyclesLo:   hi_rqs_q <= req_stall_q[63:32];
         vigil_card_regs_pkg::RegRespStallCyclesLo:  hi_rss_q <= resp_stall_q[63:32];
+        vigil_card_regs_pkg::RegVerifyBusyCyclesLo: hi_vf_q <= vf_busy_q[63:32];
+        vigil_card_regs_pkg::RegFieldOpsLo:         hi_fo_q <= field_ops_q[63:32];
         default: ;
       endcase
     end

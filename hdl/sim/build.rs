@@ -69,6 +69,11 @@ const DUTS: &[Dut] = &[
             "vigil_merkle_engine.sv",
             "vigil_sc_reduce.sv",
             "vigil_sha512_core.sv",
+            "vigil_fe_pkg.sv",
+            "vigil_ed25519_pkg.sv",
+            "vigil_fe_alu.sv",
+            "vigil_ed25519_rom.sv",
+            "vigil_ed25519_engine.sv",
             "vigil_card_top.sv",
         ],
         // BuildHash is added by main: the hash of the RTL sources.

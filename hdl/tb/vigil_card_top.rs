@@ -30,9 +30,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha512};
 use vigil_core::batch::Leaves;
+use vigil_core::profile::{reference_verify, Profile};
 use vigil_hdl_sim::card::{self, Card, SimCard};
 use vigil_hdl_sim::rtl::{card_regs_pkg, Package};
 use vigil_hdl_sim::Traffic;
+use vigil_ucode::cases;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -96,6 +98,37 @@ fn sha_frame(op: u8, tag: u32, msg: &[u8]) -> Vec<u8> {
     f.extend_from_slice(&(msg.len() as u64).to_le_bytes());
     bytes_to_words(&mut f, msg);
     f
+}
+
+fn verify_frame(
+    op: u8,
+    tag: u32,
+    profile: u8,
+    pk: &[u8; 32],
+    sig: &[u8; 64],
+    msg: &[u8],
+) -> Vec<u8> {
+    let mut f = header(op, tag).to_vec();
+    f.extend_from_slice(&(msg.len() as u64 | (u64::from(profile) << 32)).to_le_bytes());
+    f.extend_from_slice(&sig[32..]);
+    f.extend_from_slice(&sig[..32]);
+    f.extend_from_slice(pk);
+    bytes_to_words(&mut f, msg);
+    f
+}
+
+fn profile_code(p: Profile) -> u8 {
+    vigil_ucode::cases::profile_code(p)
+}
+
+/// The response a VERIFY of this signature must get.
+fn verify_want(op: u8, p: Profile, c: &cases::Case) -> Response {
+    let valid = reference_verify(p, &c.pk, &c.sig, &c.msg);
+    Response {
+        op,
+        status: 0,
+        payload: u64::from(valid).to_le_bytes().to_vec(),
+    }
 }
 
 /// A decoded response: (opcode, status, payload).
@@ -206,6 +239,7 @@ fn random_case(rng: &mut ChaCha8Rng, map: &Map, tag: u32) -> Case {
     let op_root = map.code("OpcodeMerkleRoot");
     let op_nodes = map.code("OpcodeMerkleNodes");
     let op_sha = map.code("OpcodeSha512K");
+    let op_verify = map.code("OpcodeVerify");
     let ok = |op: u8, payload: Vec<u8>| Response {
         op,
         status: 0,
@@ -239,7 +273,17 @@ fn random_case(rng: &mut ChaCha8Rng, map: &Map, tag: u32) -> Case {
                 want: ok(op_nodes, vigil_core::merkle::root_of_nodes(&nodes).to_vec()),
             }
         }
-        45..=74 => {
+        45..=54 => {
+            // A signature, honest or broken, under a random profile.
+            let all = cases::random_cases(6, rng.gen());
+            let c = &all[rng.gen_range(0..all.len())];
+            let p = Profile::ALL[rng.gen_range(0..3)];
+            Case {
+                frame: verify_frame(op_verify, tag, profile_code(p), &c.pk, &c.sig, &c.msg),
+                want: verify_want(op_verify, p, c),
+            }
+        }
+        55..=74 => {
             let len = rng.gen_range(0..400);
             let msg: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
             Case {
@@ -523,6 +567,115 @@ fn socket_protocol_end_to_end() {
     assert_eq!(cmd(&mut s2, &[0xEE], 1), vec![card::ST_BAD_COMMAND]);
 }
 
+/// VERIFY through the whole card (SHA-512 front end, engine, arbiter) against the
+/// reference, mixed with SHA512_K requests, and every VERIFY framing error followed by
+/// a request that must still be answered right.
+#[test]
+fn verify_requests_and_their_errors() {
+    let map = Map::load();
+    let mut card = new_card();
+    enable(&mut card, &map);
+    let caps = card.read32(map.reg("Caps")).unwrap();
+    assert_ne!(caps & (1 << map.int("CapsVerifyLsb")), 0);
+    let slots = card.read32(map.reg("VerifySlots")).unwrap();
+    assert_eq!(slots, (1 << 8) | 16, "one engine of 16 contexts");
+    let op = map.code("OpcodeVerify");
+    let op_sha = map.code("OpcodeSha512K");
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let mut want: HashMap<u32, Response> = HashMap::new();
+    let mut send = |card: &mut Card, tag: u32, frame: Vec<u8>, w: Response| {
+        assert!(card.send_frame(&frame, WAIT), "card stopped taking words");
+        want.insert(tag, w);
+    };
+    let mut tag = 0u32;
+    let mut sigs = cases::wycheproof_cases();
+    sigs.truncate(20);
+    sigs.extend(cases::random_cases(24, 4));
+    for (i, c) in sigs.iter().enumerate() {
+        let p = Profile::ALL[i % 3];
+        tag += 1;
+        send(
+            &mut card,
+            tag,
+            verify_frame(op, tag, profile_code(p), &c.pk, &c.sig, &c.msg),
+            verify_want(op, p, c),
+        );
+        if i % 5 == 0 {
+            let msg: Vec<u8> = (0..rng.gen_range(0..300)).map(|_| rng.gen()).collect();
+            tag += 1;
+            let w = Response {
+                op: op_sha,
+                status: 0,
+                payload: sha_payload(&msg),
+            };
+            send(&mut card, tag, sha_frame(op_sha, tag, &msg), w);
+        }
+    }
+    let c = &sigs[0];
+    let err = |status: &str| Response {
+        op,
+        status: map.code(status),
+        payload: vec![],
+    };
+    let good = verify_frame(op, 0, 0, &c.pk, &c.sig, &c.msg);
+    let max = map.int("MaxMessageBytes") as usize;
+    let mut bad_frames: Vec<(Vec<u8>, Response)> = Vec::new();
+    let mut f = good.clone();
+    f[12] = 3; // profile 3
+    bad_frames.push((f, err("StatusBadProfile")));
+    let mut f = good.clone();
+    f[13] = 1; // bit 40 of word 1
+    bad_frames.push((f, err("StatusBadHeader")));
+    bad_frames.push((
+        verify_frame(op, 0, 0, &c.pk, &c.sig, &vec![0u8; max - 63]),
+        err("StatusTooLong"),
+    ));
+    let mut f = good.clone();
+    f.truncate(8 * 4); // ends inside S
+    bad_frames.push((f, err("StatusFrameShort")));
+    let mut f = good.clone();
+    f.truncate(8 * 12); // ends inside A
+    bad_frames.push((f, err("StatusFrameShort")));
+    let mut f = good.clone();
+    f.extend_from_slice(&[9u8; 16]);
+    bad_frames.push((f, err("StatusFrameLong")));
+    bad_frames.push((good[..16].to_vec(), err("StatusFrameShort")));
+    for (mut frame, w) in bad_frames {
+        tag += 1;
+        frame[4..8].copy_from_slice(&tag.to_le_bytes());
+        send(&mut card, tag, frame, w);
+        tag += 1;
+        let p = Profile::Strict;
+        send(
+            &mut card,
+            tag,
+            verify_frame(op, tag, 0, &c.pk, &c.sig, &c.msg),
+            verify_want(op, p, c),
+        );
+    }
+    // Both verdicts occur.
+    let valid = want
+        .values()
+        .filter(|r| r.op == op && r.payload.first() == Some(&1))
+        .count();
+    let invalid = want
+        .values()
+        .filter(|r| r.op == op && r.payload.first() == Some(&0))
+        .count();
+    assert!(valid > 0 && invalid > 0);
+    while !want.is_empty() {
+        let (tag, got) = recv(&mut card);
+        let expected = want
+            .remove(&tag)
+            .unwrap_or_else(|| panic!("response with unknown or repeated tag {tag:#x}"));
+        assert_eq!(got, expected, "tag {tag}");
+    }
+    assert!(card.violations().is_empty(), "{:?}", card.violations());
+    // Every field operation was counted: each verification issues the same number.
+    let ops = read64(&mut card, &map, "FieldOps");
+    assert!(ops > 0 && read64(&mut card, &map, "VerifyBusyCycles") > 0);
+}
+
 /// Cycles for whole requests through the card, no stalls, for hdl/README.md's report.
 /// The roots are checked; the figures are printed (`--nocapture`).
 #[test]
@@ -578,5 +731,22 @@ fn cycles_per_request() {
     println!(
         "SHA512_K 100 x 296 B back to back: {:.1} cycles each",
         (card.cycles() - start) as f64 / 100.0
+    );
+
+    // VERIFY back to back, 64-byte messages: every context of the engine busy.
+    let op = map.code("OpcodeVerify");
+    let cs = cases::random_cases(64, 8);
+    let start = card.cycles();
+    for (i, c) in cs.iter().enumerate() {
+        let tag = u32::try_from(i).unwrap();
+        assert!(card.send_frame(&verify_frame(op, tag, 0, &c.pk, &c.sig, &c.msg), WAIT));
+    }
+    for _ in 0..cs.len() {
+        let (tag, r) = recv(&mut card);
+        assert_eq!(r, verify_want(op, Profile::Strict, &cs[tag as usize]));
+    }
+    println!(
+        "VERIFY 64 signatures back to back: {:.1} cycles each",
+        (card.cycles() - start) as f64 / 64.0
     );
 }
