@@ -618,7 +618,7 @@ fn verify_requests_and_their_errors() {
         payload: vec![],
     };
     let good = verify_frame(op, 0, 0, &c.pk, &c.sig, &c.msg);
-    let max = map.int("MaxMessageBytes") as usize;
+    let max = card.read32(map.reg("MaxMessageBytes")).unwrap() as usize;
     let mut bad_frames: Vec<(Vec<u8>, Response)> = Vec::new();
     let mut f = good.clone();
     f[12] = 3; // profile 3

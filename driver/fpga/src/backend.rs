@@ -6,14 +6,26 @@
 //!
 //! * **Trust.** Before the backend reports ready it runs a known-answer self-test: a
 //!   small Merkle tree whose leaves cross word boundaries, and a MERKLE_NODES request,
-//!   each against `vigil_core::merkle`. A card that fails is not used.
+//!   each against `vigil_core::merkle`; and, on a card with CAPS.VERIFY, three VERIFY
+//!   requests under each of the three profiles (a valid signature over a message that
+//!   crosses word boundaries, the same signature with a bit of S flipped, and the
+//!   small-order key and R with S = 0, which only `strict` rejects, so a card that
+//!   ignored or confused the profile code fails), each against
+//!   `vigil_core::reference_verify`. A card that fails is not used.
 //! * **Failure.** A transport error, a timeout or a malformed or unexpected response
 //!   means the card's state is unknown: the backend takes it out of service, that work
 //!   and all later work come back as `DeviceFailed`, and the scheduler re-runs it
-//!   elsewhere. Work the card cannot take (a leaf longer than MAX_LEAF_BYTES) comes
-//!   back `Unavailable` and the card stays in service.
-//! * **Signatures.** This card build has no Ed25519 engine yet, so `verify` is refused
-//!   with that reason.
+//!   elsewhere. Work the card cannot take (a leaf longer than MAX_LEAF_BYTES, a signed
+//!   message longer than MAX_MESSAGE_BYTES − 64) comes back `Unavailable`, so the
+//!   scheduler sends it to another backend, and the card stays in service.
+//! * **Signatures.** A card with CAPS.VERIFY verifies every signature of a batch itself,
+//!   one VERIFY request per signature, pipelined by the card layer up to its
+//!   engines × contexts (see [`crate::card`]). The card knows signatures, not
+//!   transactions: the transaction verdicts, multi-signer transactions included, are
+//!   combined on the host by `Verdicts::from_signatures` (parsed, has signers, every
+//!   signature valid), exactly as every other backend does, and malformed transactions
+//!   have no signatures to send. A card without the engine answers [`Backend::verifies`]
+//!   `false` and refuses `verify` as `Unavailable`, so schedulers send it none.
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -21,10 +33,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use vigil_core::{
-    Backend, BackendError, BackendInfo, Batch, Completer, Leaves, Pending, Profile, Verdicts,
+    reference_verify, Backend, BackendError, BackendInfo, Batch, Completer, Leaves, Pending,
+    Profile, Verdicts,
 };
 
-use crate::card::{Card, CardError, CardInfo, CardOptions};
+use crate::card::{Card, CardError, CardInfo, CardOptions, VerifyItem};
 use crate::sim::SimTransport;
 use crate::transport::Transport;
 use crate::xdma;
@@ -45,6 +58,11 @@ enum Job {
     Sha512K {
         message: Vec<u8>,
         done: Completer<([u8; 64], [u8; 32])>,
+    },
+    Verify {
+        batch: Arc<Batch>,
+        profile: Profile,
+        done: Completer<Verdicts>,
     },
 }
 
@@ -135,7 +153,9 @@ impl FpgaBackend {
             info: BackendInfo {
                 name: name.into(),
                 devices: vec![format!("{device}: {info}")],
-                preferred_batch: info.max_leaves as usize,
+                // Merkle requests take MAX_LEAVES leaves; signatures fill the card at
+                // engines x contexts.
+                preferred_batch: (info.max_leaves as usize).max(info.verify_slots()),
             },
             card: info,
             device,
@@ -200,11 +220,23 @@ impl Backend for FpgaBackend {
         self.info.clone()
     }
 
-    fn verify(&self, _batch: Arc<Batch>, _profile: Profile) -> Pending<Verdicts> {
-        Pending::ready(Err(unavailable(
-            &self.info.name,
-            "signature verification needs the card's Ed25519 engine, which this card build lacks",
-        )))
+    fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+        if !self.card.has_verify() {
+            return Pending::ready(Err(unavailable(
+                &self.info.name,
+                "signature verification needs the card's Ed25519 engine, which this card build \
+                 lacks",
+            )));
+        }
+        if batch.signature_count() == 0 {
+            // Nothing for the card: every transaction is malformed (or there are none).
+            return Pending::ready(verdicts(&batch, Vec::new()));
+        }
+        self.submit(|done| Job::Verify {
+            batch,
+            profile,
+            done,
+        })
     }
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
@@ -212,8 +244,15 @@ impl Backend for FpgaBackend {
     }
 
     fn verifies(&self) -> bool {
-        false
+        self.card.has_verify()
     }
+}
+
+/// The batch's verdicts from its per-signature ones (transactions combined here).
+fn verdicts(batch: &Batch, signature_valid: Vec<bool>) -> Result<Verdicts, BackendError> {
+    Verdicts::from_signatures(batch, signature_valid).ok_or_else(|| {
+        BackendError::Internal("the card returned a verdict count unlike the batch's".into())
+    })
 }
 
 /// The known-answer self-test: results the card must match exactly.
@@ -253,7 +292,108 @@ fn self_test<T: Transport>(card: &mut Card<T>) -> Result<(), String> {
             hex(&want)
         ));
     }
+    if card.info().has_verify() {
+        self_test_verify(card)?;
+    }
     Ok(())
+}
+
+/// The fixed seed of the self-test's signing key.
+const SELF_TEST_SEED: [u8; 32] = *b"vigil fpga VERIFY self-test key!";
+
+/// The encoding of the identity point (y = 1): a small-order A and R.
+const IDENTITY: [u8; 32] = {
+    let mut b = [0u8; 32];
+    b[0] = 1;
+    b
+};
+
+/// One VERIFY known answer: what it is, the key, the signature, the message.
+struct KnownSignature {
+    what: &'static str,
+    pubkey: [u8; 32],
+    signature: [u8; 64],
+    message: Vec<u8>,
+}
+
+/// The VERIFY known answers, messages clipped to `max` bytes.
+fn known_signatures(max: usize) -> [KnownSignature; 3] {
+    use ed25519_dalek::Signer as _;
+
+    // 77 bytes: nine whole words and a partial one.
+    let message: Vec<u8> = (0..77usize.min(max))
+        .map(|i| (i * 13 + 5).to_le_bytes()[0])
+        .collect();
+    let key = ed25519_dalek::SigningKey::from_bytes(&SELF_TEST_SEED);
+    let pubkey = key.verifying_key().to_bytes();
+    let valid = key.sign(&message).to_bytes();
+    let mut bad_s = valid;
+    bad_s[40] ^= 0x04;
+    let mut small_order = [0u8; 64];
+    small_order[..32].copy_from_slice(&IDENTITY);
+    [
+        KnownSignature {
+            what: "a valid signature",
+            pubkey,
+            signature: valid,
+            message: message.clone(),
+        },
+        KnownSignature {
+            what: "a signature with a bit of S flipped",
+            pubkey,
+            signature: bad_s,
+            message,
+        },
+        KnownSignature {
+            what: "the small-order key and R with S = 0",
+            pubkey: IDENTITY,
+            signature: small_order,
+            message: b"vigil"[..5.min(max)].to_vec(),
+        },
+    ]
+}
+
+/// VERIFY known answers: each case under each profile against the reference verdict.
+fn self_test_verify<T: Transport>(card: &mut Card<T>) -> Result<(), String> {
+    let cases = known_signatures(card.info().max_verify_message_bytes() as usize);
+    let items: Vec<VerifyItem<'_>> = cases
+        .iter()
+        .map(|c| VerifyItem {
+            pubkey: &c.pubkey,
+            signature: &c.signature,
+            message: &c.message,
+        })
+        .collect();
+    for profile in Profile::ALL {
+        let got = card.verify(profile, &items).map_err(|e| e.to_string())?;
+        if got.len() != cases.len() {
+            return Err(format!(
+                "VERIFY under {profile} gave {} verdicts for {} signatures",
+                got.len(),
+                cases.len()
+            ));
+        }
+        for (c, got) in cases.iter().zip(got) {
+            let want = reference_verify(profile, &c.pubkey, &c.signature, &c.message);
+            if got != want {
+                return Err(format!(
+                    "VERIFY under {profile} of {} says {}, expected {}",
+                    c.what,
+                    word(got),
+                    word(want)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn word(valid: bool) -> &'static str {
+    if valid {
+        "valid"
+    } else {
+        "invalid"
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -302,6 +442,17 @@ fn run<T: Transport>(
                 Some(reason) => Err(refuse(reason)),
                 None => card.sha512_k(&message).map_err(map),
             }),
+            Job::Verify {
+                batch,
+                profile,
+                done,
+            } => done.complete(match out_of_service() {
+                Some(reason) => Err(refuse(reason)),
+                None => card
+                    .verify_batch(&batch, profile)
+                    .map_err(map)
+                    .and_then(|valid| verdicts(&batch, valid)),
+            }),
         }
     }
 }
@@ -311,25 +462,59 @@ fn run<T: Transport>(
 mod tests {
     use super::*;
     use crate::fake::{FakeCard, Mangle};
+    use vigil_core::synth;
 
     fn backend(fake: FakeCard) -> Result<FpgaBackend, BackendError> {
         FpgaBackend::from_card(Card::open(fake).unwrap(), "fpga-test")
     }
 
+    /// Requests the self-test sends to a card with VERIFY: the Merkle root, the nodes,
+    /// then three signatures under each of three profiles.
+    const SELF_TEST_REQUESTS: usize = 2 + 3 * 3;
+
     #[test]
-    fn serves_merkle_roots_and_refuses_signatures() {
+    fn self_test_requests_are_counted_right() {
+        let mut card = Card::open(FakeCard::new(8, 2048)).unwrap();
+        self_test(&mut card).unwrap();
+        assert_eq!(card.transport().requests, SELF_TEST_REQUESTS);
+        assert_eq!(card.transport().by_opcode[&crate::regs::opcode::VERIFY], 9);
+        let mut card = Card::open(FakeCard::new(8, 2048).without_verify()).unwrap();
+        self_test(&mut card).unwrap();
+        assert_eq!(card.transport().requests, 2);
+    }
+
+    #[test]
+    fn the_self_test_s_signatures_tell_the_profiles_apart() {
+        let cases = known_signatures(usize::MAX);
+        let verdicts = |c: &KnownSignature| {
+            Profile::ALL.map(|p| reference_verify(p, &c.pubkey, &c.signature, &c.message))
+        };
+        assert_eq!(cases[0].message.len(), 77);
+        assert_eq!(verdicts(&cases[0]), [true; 3]);
+        assert_eq!(verdicts(&cases[1]), [false; 3]);
+        assert_eq!(verdicts(&cases[2]), [false, true, true]);
+        // A card whose messages are short still gets a self-test it can take.
+        assert!(known_signatures(3).iter().all(|c| c.message.len() <= 3));
+        assert!(known_signatures(0).iter().all(|c| c.message.is_empty()));
+        let mut fake = FakeCard::new(8, 2048);
+        fake.regs
+            .insert(crate::regs::regs::MAX_MESSAGE_BYTES, 64 + 3);
+        backend(fake).unwrap();
+    }
+
+    #[test]
+    fn serves_merkle_roots_and_signatures() {
         let b = backend(FakeCard::new(8, 2048).shuffled(3)).unwrap();
         assert_eq!(b.info().name, "fpga-test");
-        assert_eq!(b.info().preferred_batch, 8);
+        // Signatures fill the card at 4 engines x 16 contexts.
+        assert_eq!(b.info().preferred_batch, 64);
         assert!(b.info().devices[0].contains("fake card"));
+        assert!(b.verifies());
         for n in [0usize, 1, 9, 100] {
             let leaves: Leaves = (0..n).map(|i| vec![i as u8; i % 50]).collect();
             let want = vigil_core::merkle::root(&leaves);
             assert_eq!(b.merkle_root(Arc::new(leaves)).wait(), Ok(want), "n = {n}");
         }
-        let batch = Arc::new(vigil_core::BatchBuilder::default().finish());
-        let err = b.verify(batch, Profile::Strict).wait().unwrap_err();
-        assert!(err.to_string().contains("Ed25519 engine"), "{err}");
         // A leaf too long: Unavailable, and the card stays in service.
         let long: Leaves = [vec![0u8; 2049]].into_iter().collect();
         assert!(matches!(
@@ -341,11 +526,117 @@ mod tests {
         assert_eq!(&digest[..4], &[0xdd, 0xaf, 0x35, 0xa1]);
     }
 
+    /// Synthesized transactions (one to three signers, adversarial invalid ones made for
+    /// every profile, both input forms) and malformed ones.
+    fn mixed_batch() -> Batch {
+        let mut b = vigil_core::BatchBuilder::default();
+        let mut seed = 100;
+        for format in [synth::Format::Jsonl, synth::Format::Solana] {
+            for profile in Profile::ALL {
+                for signers in [1, 3] {
+                    seed += 1;
+                    let spec = synth::SynthSpec {
+                        count: 25,
+                        profile,
+                        invalid_fraction: 0.5,
+                        msg_len: 0..=300,
+                        signers,
+                        format,
+                        seed,
+                    };
+                    for tx in synth::generate(&spec).unwrap() {
+                        tx.push_into(&mut b).unwrap();
+                    }
+                }
+            }
+            b.push_malformed("not a transaction", b"\x00\x01").unwrap();
+        }
+        b.push_generic(b"no signers", &[]).unwrap();
+        b.finish()
+    }
+
+    #[test]
+    fn verdicts_are_the_reference_s_under_every_profile() {
+        let batch = Arc::new(mixed_batch());
+        let multi = (0..batch.len())
+            .filter(|&tx| batch.signers_of(tx).len() > 1)
+            .count();
+        assert!(multi >= 100, "{multi} multi-signer transactions");
+        let b = backend(FakeCard::new(8, 2048).shuffled(17)).unwrap();
+        // Several batches in flight, profiles interleaved, before any is awaited.
+        let pending: Vec<(Profile, Pending<Verdicts>)> = Profile::ALL
+            .into_iter()
+            .chain(Profile::ALL)
+            .map(|p| (p, b.verify(Arc::clone(&batch), p)))
+            .collect();
+        for (p, pending) in pending {
+            let want = Verdicts::reference(&batch, p);
+            assert!(want.transaction_valid.contains(&true));
+            assert!(want.transaction_valid.contains(&false));
+            assert_eq!(pending.wait(), Ok(want), "{p}");
+        }
+        // A batch without signatures needs no card.
+        let mut e = vigil_core::BatchBuilder::default();
+        e.push_malformed("broken", &[]).unwrap();
+        let e = Arc::new(e.finish());
+        let v = b.verify(Arc::clone(&e), Profile::Strict).wait().unwrap();
+        assert_eq!(v, Verdicts::reference(&e, Profile::Strict));
+        assert_eq!(v.transaction_valid, vec![false]);
+        assert_eq!(b.failure(), None);
+    }
+
+    #[test]
+    fn a_message_too_long_for_the_card_is_unavailable_and_the_card_serves_on() {
+        let b = backend(FakeCard::new(8, 2048)).unwrap();
+        let signer = vigil_core::Signer {
+            pubkey: [1; 32],
+            signature: [2; 64],
+        };
+        let mut long = vigil_core::BatchBuilder::default();
+        long.push_generic(b"short", &[signer]).unwrap();
+        long.push_generic(&[0u8; 4096 - 63], &[signer, signer])
+            .unwrap();
+        let err = b
+            .verify(Arc::new(long.finish()), Profile::Rfc8032)
+            .wait()
+            .unwrap_err();
+        assert!(matches!(err, BackendError::Unavailable { .. }), "{err}");
+        assert!(err.to_string().contains("at most 4032"), "{err}");
+        assert_eq!(b.failure(), None);
+        // The longest message that fits is verified.
+        let mut fits = vigil_core::BatchBuilder::default();
+        fits.push_generic(&[0u8; 4096 - 64], &[signer]).unwrap();
+        let fits = Arc::new(fits.finish());
+        assert_eq!(
+            b.verify(Arc::clone(&fits), Profile::Rfc8032).wait(),
+            Ok(Verdicts::reference(&fits, Profile::Rfc8032))
+        );
+    }
+
+    #[test]
+    fn verifies_follows_caps_verify() {
+        let b = backend(FakeCard::new(8, 2048).without_verify()).unwrap();
+        assert!(!b.verifies());
+        assert_eq!(b.info().preferred_batch, 8);
+        for batch in [vigil_core::BatchBuilder::default().finish(), mixed_batch()] {
+            let err = b
+                .verify(Arc::new(batch), Profile::Strict)
+                .wait()
+                .unwrap_err();
+            assert!(matches!(err, BackendError::Unavailable { .. }), "{err}");
+            assert!(err.to_string().contains("Ed25519 engine"), "{err}");
+        }
+        assert_eq!(b.failure(), None);
+        let leaves: Leaves = [b"x"].into_iter().collect();
+        let want = vigil_core::merkle::root(&leaves);
+        assert_eq!(b.merkle_root(Arc::new(leaves)).wait(), Ok(want));
+    }
+
     #[test]
     fn a_failing_card_is_taken_out_of_service() {
         let mut fake = FakeCard::new(8, 2048);
-        // Request 0 and 1 are the self-test; request 2 is the first real one.
-        fake.mangle = Some((2, Mangle::Swallow));
+        // The self-test's requests come first; the next is the first real one.
+        fake.mangle = Some((SELF_TEST_REQUESTS, Mangle::Swallow));
         let b = backend(fake).unwrap();
         let leaves: Arc<Leaves> = Arc::new([b"x"].into_iter().collect());
         let err = b.merkle_root(Arc::clone(&leaves)).wait().unwrap_err();
@@ -356,6 +647,34 @@ mod tests {
             b.merkle_root(leaves).wait(),
             Err(BackendError::DeviceFailed { .. })
         ));
+        assert!(matches!(
+            b.verify(Arc::new(mixed_batch()), Profile::Zip215).wait(),
+            Err(BackendError::DeviceFailed { .. })
+        ));
+    }
+
+    #[test]
+    fn verify_failures_are_device_failures_not_panics() {
+        for how in [
+            Mangle::Status(crate::regs::status::BAD_PROFILE),
+            Mangle::OrBits(1 << 7),
+            Mangle::ShortPayload,
+            Mangle::UnknownTag,
+            Mangle::Swallow,
+        ] {
+            let mut fake = FakeCard::new(8, 2048).shuffled(5);
+            fake.mangle = Some((SELF_TEST_REQUESTS + 20, how));
+            let b = backend(fake).unwrap();
+            let err = b
+                .verify(Arc::new(mixed_batch()), Profile::Strict)
+                .wait()
+                .unwrap_err();
+            assert!(
+                matches!(err, BackendError::DeviceFailed { .. }),
+                "{how:?}: {err}"
+            );
+            assert!(b.failure().is_some(), "{how:?}");
+        }
     }
 
     #[test]
@@ -365,12 +684,23 @@ mod tests {
         let err = backend(fake).unwrap_err();
         assert!(matches!(err, BackendError::Unavailable { .. }));
         assert!(err.to_string().contains("self-test"), "{err}");
-        // And a card computing wrong roots.
-        for request in [0, 1] {
+        // A card that does not know a profile.
+        let mut fake = FakeCard::new(8, 2048);
+        fake.mangle = Some((2 + 3 * 2, Mangle::Status(crate::regs::status::BAD_PROFILE)));
+        let err = backend(fake).unwrap_err().to_string();
+        assert!(
+            err.contains("self-test") && err.contains("BAD_PROFILE"),
+            "{err}"
+        );
+        // And a card computing wrong roots or verdicts: every VERIFY request is checked.
+        for request in 0..SELF_TEST_REQUESTS {
             let mut fake = FakeCard::new(8, 2048);
             fake.mangle = Some((request, Mangle::FlipBit));
             let err = backend(fake).unwrap_err().to_string();
             assert!(err.contains("expected"), "{err}");
+            if request >= 2 {
+                assert!(err.contains("VERIFY under"), "{err}");
+            }
         }
     }
 

@@ -22,6 +22,26 @@
 //! further request is sent, the outstanding ones are still collected (so no stale
 //! response is left to confuse the next call), and the first error is returned.
 //!
+//! # Signatures
+//!
+//! [`Card::verify`] (and [`Card::verify_batch`]) sends one VERIFY request per signature
+//! and returns one verdict per signature, in order, through the same tagged pipeline.
+//! The card verifies `engines × contexts` signatures at once (VERIFY_SLOTS), and only
+//! signatures in flight keep its engines busy, so the window for VERIFY is the larger of
+//! [`CardOptions::window`] and that product: a card with more contexts than the
+//! configured window is still filled. Not more than that: further requests would only
+//! queue in the card's input stream, adding nothing to its throughput and lengthening
+//! the drain of outstanding responses after an error. (A context frees when its response
+//! leaves the card, so with exactly `engines × contexts` outstanding a context can sit
+//! idle for one response-and-request round trip; configure a larger
+//! [`CardOptions::window`] to cover that latency.)
+//!
+//! A message longer than the card takes (MAX_MESSAGE_BYTES − 64, since the card hashes
+//! R and A before it) is refused before anything is sent, as
+//! [`CardError::SignatureMessageTooLong`]: work the card cannot take, not a card fault,
+//! so the backend can pass the batch to another backend. Profiles travel as their codes
+//! ([`protocol::profile_code`]).
+//!
 //! # Trees larger than one request
 //!
 //! A MERKLE_ROOT request holds at most `M = MAX_LEAVES` leaves, a power of two. Larger
@@ -46,7 +66,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use vigil_core::Leaves;
+use vigil_core::{Batch, Leaves, Profile};
 
 use crate::protocol::{self, ProtocolError};
 use crate::regs::{fields, opcode, regs, MAGIC, VERSION_MAJOR, VERSION_MINOR};
@@ -166,6 +186,20 @@ pub enum CardError {
         /// The card's limit.
         max: u32,
     },
+    /// A signed message is longer than the card's VERIFY requests take (the work belongs
+    /// on another backend).
+    #[error(
+        "signature {index} signs a message of {len} bytes; the card verifies messages of at \
+         most {max}"
+    )]
+    SignatureMessageTooLong {
+        /// Signature index.
+        index: usize,
+        /// The message's length.
+        len: usize,
+        /// The card's limit (MAX_MESSAGE_BYTES − 64).
+        max: u32,
+    },
 }
 
 impl CardError {
@@ -177,6 +211,7 @@ impl CardError {
             CardError::MissingEngine(_)
                 | CardError::LeafTooLong { .. }
                 | CardError::MessageTooLong { .. }
+                | CardError::SignatureMessageTooLong { .. }
         )
     }
 }
@@ -217,12 +252,22 @@ pub struct CardInfo {
     pub max_leaves: u32,
     /// Longest leaf in bytes.
     pub max_leaf_bytes: u32,
-    /// Longest SHA512_K message in bytes.
+    /// Longest SHA512_K message in bytes (a VERIFY message may be 64 bytes shorter).
     pub max_message_bytes: u32,
+    /// VERIFY_SLOTS.ENGINES: Ed25519 verification engines (0 without CAPS.VERIFY).
+    pub verify_engines: u8,
+    /// VERIFY_SLOTS.CONTEXTS: signatures each engine holds at once.
+    pub verify_contexts: u8,
 }
 
 fn bit(value: u32, (lsb, width): (u32, u32)) -> bool {
     width > 0 && (value >> lsb) & 1 == 1
+}
+
+/// An 8-bit register field.
+fn field8(value: u32, (lsb, width): (u32, u32)) -> u8 {
+    let mask = 1u32.checked_shl(width).map_or(u32::MAX, |m| m - 1);
+    u8::try_from(value.checked_shr(lsb).unwrap_or(0) & mask).unwrap_or(u8::MAX)
 }
 
 impl CardInfo {
@@ -235,6 +280,22 @@ impl CardInfo {
     pub fn has_sha512(&self) -> bool {
         bit(self.caps, fields::CAPS_SHA512)
     }
+
+    /// VERIFY (Ed25519 verification) is served.
+    pub fn has_verify(&self) -> bool {
+        bit(self.caps, fields::CAPS_VERIFY)
+    }
+
+    /// Signatures the card verifies at once: engines × contexts.
+    pub fn verify_slots(&self) -> usize {
+        usize::from(self.verify_engines) * usize::from(self.verify_contexts)
+    }
+
+    /// Longest message of a VERIFY request in bytes: MAX_MESSAGE_BYTES − 64, since the
+    /// card hashes R and A in front of it.
+    pub fn max_verify_message_bytes(&self) -> u32 {
+        self.max_message_bytes.saturating_sub(64)
+    }
 }
 
 impl fmt::Display for CardInfo {
@@ -245,6 +306,9 @@ impl fmt::Display for CardInfo {
         }
         if self.has_sha512() {
             engines.push("sha512");
+        }
+        if self.has_verify() {
+            engines.push("verify");
         }
         write!(
             f,
@@ -261,7 +325,15 @@ impl fmt::Display for CardInfo {
             self.max_leaves,
             self.max_leaf_bytes,
             self.max_message_bytes
-        )
+        )?;
+        if self.has_verify() {
+            write!(
+                f,
+                ", {} verify engines x {} contexts",
+                self.verify_engines, self.verify_contexts
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -286,6 +358,21 @@ pub struct Counters {
     pub req_stall_cycles: u64,
     /// Cycles a response word waited for the host.
     pub resp_stall_cycles: u64,
+    /// Cycles at least one verification engine held a signature.
+    pub verify_busy_cycles: u64,
+    /// Field operations the verification engines issued.
+    pub field_ops: u64,
+}
+
+/// One signature to verify, as received: the key A, the signature R || S, the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyItem<'a> {
+    /// The Ed25519 public key A.
+    pub pubkey: &'a [u8; 32],
+    /// The signature R || S.
+    pub signature: &'a [u8; 64],
+    /// The signed message.
+    pub message: &'a [u8],
 }
 
 /// An opened card.
@@ -340,6 +427,7 @@ impl<T: Transport> Card<T> {
                 });
             }
         }
+        let verify_slots = transport.read32(regs::VERIFY_SLOTS)?;
         let info = CardInfo {
             version_major: major,
             version_minor: minor,
@@ -348,11 +436,19 @@ impl<T: Transport> Card<T> {
             max_leaves: transport.read32(regs::MAX_LEAVES)?,
             max_leaf_bytes: transport.read32(regs::MAX_LEAF_BYTES)?,
             max_message_bytes: transport.read32(regs::MAX_MESSAGE_BYTES)?,
+            verify_engines: field8(verify_slots, fields::VERIFY_SLOTS_ENGINES),
+            verify_contexts: field8(verify_slots, fields::VERIFY_SLOTS_CONTEXTS),
         };
         if info.has_merkle() && (info.max_leaves < 2 || !info.max_leaves.is_power_of_two()) {
             return Err(CardError::Limits(format!(
                 "MAX_LEAVES is {}, not a power of two of at least 2",
                 info.max_leaves
+            )));
+        }
+        if info.has_verify() && info.verify_slots() == 0 {
+            return Err(CardError::Limits(format!(
+                "CAPS.VERIFY is set but VERIFY_SLOTS reads {verify_slots:#x} (no engines or no \
+                 contexts)"
             )));
         }
         let mut stale = 0;
@@ -413,6 +509,8 @@ impl<T: Transport> Card<T> {
         let compressions = wide(regs::COMPRESSIONS_LO, regs::COMPRESSIONS_HI)?;
         let req_stall_cycles = wide(regs::REQ_STALL_CYCLES_LO, regs::REQ_STALL_CYCLES_HI)?;
         let resp_stall_cycles = wide(regs::RESP_STALL_CYCLES_LO, regs::RESP_STALL_CYCLES_HI)?;
+        let verify_busy_cycles = wide(regs::VERIFY_BUSY_CYCLES_LO, regs::VERIFY_BUSY_CYCLES_HI)?;
+        let field_ops = wide(regs::FIELD_OPS_LO, regs::FIELD_OPS_HI)?;
         Ok(Counters {
             requests: self.transport.read32(regs::REQUESTS)?,
             responses: self.transport.read32(regs::RESPONSES)?,
@@ -423,6 +521,8 @@ impl<T: Transport> Card<T> {
             compressions,
             req_stall_cycles,
             resp_stall_cycles,
+            verify_busy_cycles,
+            field_ops,
         })
     }
 
@@ -453,7 +553,8 @@ impl<T: Transport> Card<T> {
         let m = self.info.max_leaves as usize;
         let groups = leaves.len().div_ceil(m).max(1);
         let op = opcode::MERKLE_ROOT;
-        let roots = self.pipeline(groups, op, |g, tag| {
+        let window = self.opts.window;
+        let roots = self.pipeline(groups, op, window, |g, tag| {
             protocol::merkle_root(tag, leaves, g * m, m)
         })?;
         let roots = roots
@@ -477,7 +578,8 @@ impl<T: Transport> Card<T> {
         let mut level = nodes.to_vec();
         loop {
             let chunks: Vec<&[[u8; 32]]> = level.chunks(m).collect();
-            let roots = self.pipeline(chunks.len().max(1), op, |g, tag| {
+            let window = self.opts.window;
+            let roots = self.pipeline(chunks.len().max(1), op, window, |g, tag| {
                 protocol::merkle_nodes(tag, chunks.get(g).copied().unwrap_or(&[]))
             })?;
             let roots = roots
@@ -502,28 +604,91 @@ impl<T: Transport> Card<T> {
                 max: self.info.max_message_bytes,
             });
         }
-        let payloads = self.pipeline(1, opcode::SHA512_K, |_, tag| {
+        let payloads = self.pipeline(1, opcode::SHA512_K, 1, |_, tag| {
             protocol::sha512_k(tag, message)
         })?;
         let payload = payloads.first().map(Vec::as_slice).unwrap_or(&[]);
         Ok(protocol::payload_sha512_k(payload)?)
     }
 
+    /// The Ed25519 verdict of every signature `items` describes, in order, under
+    /// `profile`: one VERIFY request each, pipelined (see the module docs).
+    pub fn verify(
+        &mut self,
+        profile: Profile,
+        items: &[VerifyItem<'_>],
+    ) -> Result<Vec<bool>, CardError> {
+        self.verify_with(profile, items.len(), |i| {
+            let it = items[i];
+            (it.pubkey, it.signature, it.message)
+        })
+    }
+
+    /// The verdict of every signature of `batch` under `profile`, in batch signer order
+    /// (transaction verdicts are the caller's to derive: `Verdicts::from_signatures`).
+    pub fn verify_batch(
+        &mut self,
+        batch: &Batch,
+        profile: Profile,
+    ) -> Result<Vec<bool>, CardError> {
+        self.verify_with(profile, batch.signature_count(), |s| batch.signer_item(s))
+    }
+
+    /// The window VERIFY runs with: the configured one, or the card's engines × contexts
+    /// when that is more (so every context can hold a signature).
+    pub fn verify_window(&self) -> usize {
+        self.opts.window.max(self.info.verify_slots())
+    }
+
+    /// [`Card::verify`] over the `count` signatures `item(0..count)` gives.
+    fn verify_with<'a>(
+        &mut self,
+        profile: Profile,
+        count: usize,
+        item: impl Fn(usize) -> (&'a [u8; 32], &'a [u8; 64], &'a [u8]),
+    ) -> Result<Vec<bool>, CardError> {
+        if !self.info.has_verify() {
+            return Err(CardError::MissingEngine("Ed25519 verification"));
+        }
+        let max = self.info.max_verify_message_bytes();
+        for index in 0..count {
+            let len = item(index).2.len();
+            if len > max as usize {
+                return Err(CardError::SignatureMessageTooLong { index, len, max });
+            }
+        }
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let code = protocol::profile_code(profile);
+        let window = self.verify_window();
+        let payloads = self.pipeline(count, opcode::VERIFY, window, |i, tag| {
+            let (pubkey, signature, message) = item(i);
+            protocol::verify(tag, code, pubkey, signature, message)
+        })?;
+        Ok(payloads
+            .iter()
+            .map(|p| protocol::payload_verify(p))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Runs `count` requests of opcode `op` (`make(i, tag)` builds request `i`) with up to
-    /// the window outstanding, and returns their OK payloads in request order.
+    /// `window` outstanding, and returns their OK payloads in request order.
     fn pipeline(
         &mut self,
         count: usize,
         op: u8,
+        window: usize,
         mut make: impl FnMut(usize, u32) -> Vec<u8>,
     ) -> Result<Vec<Vec<u64>>, CardError> {
+        let window = window.max(1);
         let first_tag = self.next_tag;
         let mut results: Vec<Option<Vec<u64>>> = vec![None; count];
         let mut outstanding: HashMap<u32, usize> = HashMap::new();
         let mut sent = 0usize;
         let mut failure: Option<CardError> = None;
         loop {
-            while failure.is_none() && sent < count && outstanding.len() < self.opts.window {
+            while failure.is_none() && sent < count && outstanding.len() < window {
                 let tag = self.next_tag;
                 self.next_tag = self.next_tag.wrapping_add(1);
                 self.transport.send_frame(&make(sent, tag))?;
@@ -587,7 +752,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use sha2::{Digest, Sha512};
-    use vigil_core::merkle;
+    use vigil_core::{merkle, synth, Verdicts};
 
     fn open(fake: FakeCard) -> Card<FakeCard> {
         Card::open(fake).unwrap()
@@ -834,6 +999,347 @@ mod tests {
         ));
         assert!(!err.is_device_failure());
         assert_eq!(card.transport().requests, 0);
+    }
+
+    fn synth_batch(profile: Profile, format: synth::Format, signers: usize, seed: u64) -> Batch {
+        synth::batch(&synth::SynthSpec {
+            count: 60,
+            profile,
+            invalid_fraction: 0.4,
+            msg_len: 0..=200,
+            signers,
+            format,
+            seed,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn verdicts_match_the_reference_under_every_profile() {
+        let mut seed = 0;
+        for format in [synth::Format::Jsonl, synth::Format::Solana] {
+            for made_for in Profile::ALL {
+                for signers in [1, 3] {
+                    seed += 1;
+                    let batch = synth_batch(made_for, format, signers, seed);
+                    let mut card = open(FakeCard::new(8, 64).shuffled(seed));
+                    for profile in Profile::ALL {
+                        let want = Verdicts::reference(&batch, profile).signature_valid;
+                        assert!(want.contains(&false) && want.contains(&true));
+                        let got = card.verify_batch(&batch, profile).unwrap();
+                        assert_eq!(
+                            got, want,
+                            "{format:?} made for {made_for}, {signers} signers, {profile}"
+                        );
+                    }
+                    let sigs = batch.signature_count();
+                    assert_eq!(card.transport().by_opcode[&opcode::VERIFY], 3 * sigs);
+                    // The card's 64 contexts were all filled when there was work for them.
+                    assert_eq!(card.transport().max_outstanding, sigs.min(64));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn verify_keeps_items_in_order_and_sends_what_the_card_parses() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut fake = FakeCard::new(8, 64).shuffled(12);
+        fake.record = Some(Vec::new());
+        let mut card = open(fake);
+        let keys: Vec<[u8; 32]> = (0..100).map(|_| rng.gen()).collect();
+        let sigs: Vec<[u8; 64]> = (0..100)
+            .map(|_| std::array::from_fn(|_| rng.gen()))
+            .collect();
+        let msgs: Vec<Vec<u8>> = (0..100).map(|i| vec![i as u8; i]).collect();
+        let items: Vec<VerifyItem<'_>> = (0..100)
+            .map(|i| VerifyItem {
+                pubkey: &keys[i],
+                signature: &sigs[i],
+                message: &msgs[i],
+            })
+            .collect();
+        // Random bytes are invalid signatures; the empty list needs no request.
+        assert_eq!(
+            card.verify(Profile::Zip215, &items).unwrap(),
+            vec![false; 100]
+        );
+        assert_eq!(
+            card.verify(Profile::Strict, &[]).unwrap(),
+            Vec::<bool>::new()
+        );
+        let frames = card.transport().record.clone().unwrap();
+        assert_eq!(frames.len(), 100);
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(
+                f,
+                &protocol::verify(1 + i as u32, 2, &keys[i], &sigs[i], &msgs[i]),
+                "request {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_verify_window_fills_the_card_s_engines() {
+        // The card's 64 contexts exceed a window of 3: 64 outstanding.
+        let opts = CardOptions {
+            window: 3,
+            ..CardOptions::default()
+        };
+        let batch = synth_batch(Profile::Strict, synth::Format::Jsonl, 2, 40);
+        let mut card = Card::open_with(FakeCard::new(8, 64).shuffled(1), &opts).unwrap();
+        assert_eq!(card.info().verify_slots(), 64);
+        assert_eq!(card.verify_window(), 64);
+        card.verify_batch(&batch, Profile::Strict).unwrap();
+        assert_eq!(card.transport().max_outstanding, 64);
+        // Merkle requests keep the configured window.
+        let leaves: Leaves = (0..100u32).map(|i| i.to_le_bytes()).collect();
+        card.merkle_root(&leaves).unwrap();
+        // A configured window larger than the card's slots is kept.
+        let opts = CardOptions {
+            window: 100,
+            ..CardOptions::default()
+        };
+        let mut card = Card::open_with(FakeCard::new(8, 64), &opts).unwrap();
+        assert_eq!(card.verify_window(), 100);
+        card.verify_batch(&batch, Profile::Strict).unwrap();
+        assert_eq!(card.transport().max_outstanding, 100);
+    }
+
+    #[test]
+    fn verify_slots_and_caps_are_read_at_open() {
+        let card = open(FakeCard::new(8, 64));
+        let info = *card.info();
+        assert!(info.has_verify());
+        assert_eq!(
+            (
+                info.verify_engines,
+                info.verify_contexts,
+                info.verify_slots()
+            ),
+            (4, 16, 64)
+        );
+        assert_eq!(info.max_verify_message_bytes(), 4096 - 64);
+        assert!(info.to_string().contains("merkle+sha512+verify"), "{info}");
+        assert!(
+            info.to_string().contains("4 verify engines x 16 contexts"),
+            "{info}"
+        );
+
+        let card = open(FakeCard::new(8, 64).without_verify());
+        let info = *card.info();
+        assert!(!info.has_verify());
+        assert_eq!(info.verify_slots(), 0);
+        assert!(!info.to_string().contains("verify"), "{info}");
+
+        // CAPS.VERIFY without engines or contexts is a card the driver cannot use.
+        for slots in [0, 0x0400, 0x0010] {
+            let mut fake = FakeCard::new(8, 64);
+            fake.regs.insert(regs::VERIFY_SLOTS, slots);
+            assert!(
+                matches!(Card::open(fake), Err(CardError::Limits(_))),
+                "{slots:#x}"
+            );
+        }
+        // Register map 1.0 (no VERIFY) is refused: this driver needs 1.1.
+        let mut fake = FakeCard::new(8, 64);
+        fake.regs.insert(regs::VERSION, 1 << 16);
+        assert!(matches!(
+            Card::open(fake),
+            Err(CardError::Version { major: 1, minor: 0 })
+        ));
+    }
+
+    #[test]
+    fn verify_work_the_card_cannot_take_is_refused_before_sending() {
+        let max = 4096 - 64;
+        let key = [9u8; 32];
+        let sig = [7u8; 64];
+        let fits = vec![0u8; max];
+        let too_long = vec![0u8; max + 1];
+        let items = [
+            VerifyItem {
+                pubkey: &key,
+                signature: &sig,
+                message: &fits,
+            },
+            VerifyItem {
+                pubkey: &key,
+                signature: &sig,
+                message: &too_long,
+            },
+        ];
+        let mut card = open(FakeCard::new(8, 64));
+        let err = card.verify(Profile::Rfc8032, &items).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CardError::SignatureMessageTooLong {
+                    index: 1,
+                    len,
+                    max: m
+                } if len == max + 1 && m as usize == max
+            ),
+            "{err}"
+        );
+        assert!(!err.is_device_failure());
+        assert_eq!(card.transport().requests, 0);
+        // The longest message that fits goes.
+        assert_eq!(
+            card.verify(Profile::Rfc8032, &items[..1]).unwrap(),
+            vec![false]
+        );
+
+        let mut card = open(FakeCard::new(8, 64).without_verify());
+        let err = card.verify(Profile::Strict, &items[..1]).unwrap_err();
+        assert!(matches!(err, CardError::MissingEngine(_)), "{err}");
+        assert!(!err.is_device_failure());
+        assert_eq!(card.transport().requests, 0);
+    }
+
+    /// Verifies 40 one-signer transactions with request `index` mangled.
+    fn verify_mangled(index: usize, how: Mangle) -> (Result<Vec<bool>, CardError>, Card<FakeCard>) {
+        let mut fake = FakeCard::new(8, 64);
+        fake.mangle = Some((index, how));
+        let mut card = open(fake);
+        let batch = synth_batch(Profile::Zip215, synth::Format::Jsonl, 1, 5);
+        (card.verify_batch(&batch, Profile::Zip215), card)
+    }
+
+    #[test]
+    fn verify_errors_are_typed_errors_not_panics() {
+        for code in [
+            status::BAD_PROFILE,
+            status::TOO_LONG,
+            status::BAD_HEADER,
+            99,
+        ] {
+            let (r, card) = verify_mangled(7, Mangle::Status(code));
+            match r {
+                Err(CardError::Status { code: c, name }) => {
+                    assert_eq!(c, code);
+                    assert_eq!(name, status::name(code).unwrap_or("UNKNOWN"));
+                }
+                other => panic!("status {code}: {other:?}"),
+            }
+            assert!(card.transport().out.is_empty());
+        }
+        let (r, _) = verify_mangled(3, Mangle::OrBits(2));
+        assert!(
+            matches!(
+                r,
+                Err(CardError::Protocol(ProtocolError::ReservedBits {
+                    opcode: "VERIFY",
+                    word: 2 | 3
+                }))
+            ),
+            "{r:?}"
+        );
+        let (r, _) = verify_mangled(0, Mangle::ShortPayload);
+        assert!(
+            matches!(
+                r,
+                Err(CardError::Protocol(ProtocolError::PayloadLength {
+                    expected: 1,
+                    actual: 0,
+                    ..
+                }))
+            ),
+            "{r:?}"
+        );
+        let (r, _) = verify_mangled(59, Mangle::WordCount);
+        assert!(
+            matches!(r, Err(CardError::Protocol(ProtocolError::WordCount { .. }))),
+            "{r:?}"
+        );
+        let (r, _) = verify_mangled(2, Mangle::UnknownTag);
+        assert!(matches!(r, Err(CardError::UnknownTag(_))), "{r:?}");
+        let (r, _) = verify_mangled(2, Mangle::Duplicate);
+        assert!(matches!(r, Err(CardError::DuplicateTag(_))), "{r:?}");
+        let (r, _) = verify_mangled(2, Mangle::Opcode);
+        assert!(
+            matches!(
+                r,
+                Err(CardError::OpcodeMismatch {
+                    sent: 4,
+                    got: 7,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let (r, _) = verify_mangled(30, Mangle::Swallow);
+        assert!(matches!(r, Err(CardError::Timeout { .. })), "{r:?}");
+        // A flipped verdict is not detectable here (the self-test's job): exactly it flips.
+        let batch = synth_batch(Profile::Zip215, synth::Format::Jsonl, 1, 5);
+        let mut want = Verdicts::reference(&batch, Profile::Zip215).signature_valid;
+        want[10] = !want[10];
+        let (r, _) = verify_mangled(10, Mangle::FlipBit);
+        assert_eq!(r.unwrap(), want);
+    }
+
+    /// Sends one raw frame to the fake and decodes its answer.
+    fn raw(card: &mut Card<FakeCard>, frame: &[u8]) -> protocol::Response {
+        let t = card.transport_mut();
+        t.send_frame(frame).unwrap();
+        protocol::decode(&t.recv_frame(Duration::ZERO).unwrap().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_card_s_own_verify_checks_come_back_as_statuses() {
+        let mut card = open(FakeCard::new(8, 64));
+        let (key, sig) = ([1u8; 32], [2u8; 64]);
+        let ok = protocol::verify(5, 0, &key, &sig, b"abc");
+        let r = raw(&mut card, &ok);
+        assert_eq!((r.tag, r.opcode, r.status), (5, opcode::VERIFY, status::OK));
+        assert_eq!(protocol::payload_verify(&r.payload), Ok(false));
+        for code in [3u8, 7, 0xff] {
+            let r = raw(&mut card, &protocol::verify(6, code, &key, &sig, b"abc"));
+            assert_eq!(r.status, status::BAD_PROFILE, "profile {code}");
+            assert!(matches!(
+                r.into_result(),
+                Err(CardError::Status {
+                    code: status::BAD_PROFILE,
+                    name: "BAD_PROFILE"
+                })
+            ));
+        }
+        // Bits 63:40 of word 1 are reserved.
+        let mut bad = ok.clone();
+        bad[13] = 1;
+        assert_eq!(raw(&mut card, &bad).status, status::BAD_HEADER);
+        // Too long for the card (declared), cut short, and gone on too long.
+        let long = protocol::verify(7, 1, &key, &sig, &vec![0; 4096 - 63]);
+        assert_eq!(raw(&mut card, &long).status, status::TOO_LONG);
+        assert_eq!(
+            raw(&mut card, &ok[..ok.len() - 8]).status,
+            status::FRAME_SHORT
+        );
+        assert_eq!(raw(&mut card, &ok[..8 * 12]).status, status::FRAME_SHORT);
+        let mut extra = ok.clone();
+        extra.extend_from_slice(&[0; 8]);
+        assert_eq!(raw(&mut card, &extra).status, status::FRAME_LONG);
+        // A card without the engine knows no VERIFY opcode.
+        let mut card = open(FakeCard::new(8, 64).without_verify());
+        assert_eq!(raw(&mut card, &ok).status, status::BAD_OPCODE);
+
+        // The card refusing a message the driver thought fits: a status, not a panic.
+        let mut card = open(FakeCard::new(8, 64));
+        card.transport_mut()
+            .regs
+            .insert(regs::MAX_MESSAGE_BYTES, 64 + 2);
+        let items = [VerifyItem {
+            pubkey: &key,
+            signature: &sig,
+            message: b"abc",
+        }];
+        assert!(matches!(
+            card.verify(Profile::Strict, &items),
+            Err(CardError::Status {
+                code: status::TOO_LONG,
+                ..
+            })
+        ));
     }
 
     /// Runs a 40-leaf tree (5 MERKLE_ROOT requests, then 1 MERKLE_NODES) with request

@@ -1,8 +1,12 @@
 //! A fake card for unit tests: a [`Transport`] that models the register map and the
 //! request/response framing in Rust, with independent references for the results
-//! (`vigil_core::merkle` for Merkle roots, `sha2` and `curve25519-dalek` for SHA512_K),
-//! and knobs to misbehave: responses out of order, error statuses, malformed frames,
-//! silence.
+//! (`vigil_core::merkle` for Merkle roots, `sha2` and `curve25519-dalek` for SHA512_K,
+//! `vigil_core::reference_verify` per profile for VERIFY), and knobs to misbehave:
+//! responses out of order, error statuses, malformed frames, silence.
+//!
+//! It implements register map 1.1: CAPS.VERIFY and VERIFY_SLOTS are reported, and
+//! VERIFY checks its header, profile and length the way the register map says
+//! (BAD_HEADER, BAD_PROFILE, TOO_LONG, FRAME_SHORT, FRAME_LONG).
 
 #![allow(
     clippy::unwrap_used,
@@ -19,9 +23,9 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha512};
-use vigil_core::{merkle, Leaves};
+use vigil_core::{merkle, reference_verify, Leaves, Profile};
 
-use crate::regs::{opcode, regs, status, MAGIC, VERSION_MAJOR, VERSION_MINOR};
+use crate::regs::{fields, opcode, regs, status, MAGIC, VERSION_MAJOR, VERSION_MINOR};
 use crate::transport::{Transport, TransportError};
 
 /// A fresh, empty directory under the system temp dir.
@@ -58,7 +62,15 @@ pub enum Mangle {
     Swallow,
     /// Flip a bit of the result.
     FlipBit,
+    /// OR these bits into the first payload word.
+    OrBits(u64),
 }
+
+/// The fake's VERIFY_SLOTS: 4 engines of 16 contexts (64 slots, more than the default
+/// window of 32).
+pub const FAKE_ENGINES: u32 = 4;
+/// Contexts per engine of the fake.
+pub const FAKE_CONTEXTS: u32 = 16;
 
 /// The fake card's state.
 pub struct FakeCard {
@@ -94,7 +106,15 @@ impl FakeCard {
         );
         regs.insert(regs::BUILD_HASH_LO, 0x1122_3344);
         regs.insert(regs::BUILD_HASH_HI, 0x5566_7788);
-        regs.insert(regs::CAPS, 3);
+        regs.insert(
+            regs::CAPS,
+            1 << fields::CAPS_MERKLE.0 | 1 << fields::CAPS_SHA512.0 | 1 << fields::CAPS_VERIFY.0,
+        );
+        regs.insert(
+            regs::VERIFY_SLOTS,
+            FAKE_ENGINES << fields::VERIFY_SLOTS_ENGINES.0
+                | FAKE_CONTEXTS << fields::VERIFY_SLOTS_CONTEXTS.0,
+        );
         regs.insert(regs::MAX_LEAVES, max_leaves);
         regs.insert(regs::MAX_LEAF_BYTES, max_leaf_bytes);
         regs.insert(regs::MAX_MESSAGE_BYTES, 4096);
@@ -110,6 +130,15 @@ impl FakeCard {
             max_outstanding: 0,
             record: None,
         }
+    }
+
+    /// The same card without the verification engines (CAPS.VERIFY clear, VERIFY_SLOTS 0),
+    /// as a 1.0 bitstream or the current RTL is.
+    pub fn without_verify(mut self) -> FakeCard {
+        let caps = self.reg(regs::CAPS) & !(1 << fields::CAPS_VERIFY.0);
+        self.regs.insert(regs::CAPS, caps);
+        self.regs.insert(regs::VERIFY_SLOTS, 0);
+        self
     }
 
     /// The same card answering in a random order chosen by `seed`.
@@ -196,6 +225,40 @@ impl FakeCard {
                 let mut p = words_of(&digest);
                 p.extend(words_of(&k.to_bytes()));
                 p
+            }
+            opcode::VERIFY => {
+                if self.reg(regs::CAPS) & 1 << fields::CAPS_VERIFY.0 == 0 {
+                    return fail(status::BAD_OPCODE);
+                }
+                if count >> 40 != 0 {
+                    return fail(status::BAD_HEADER);
+                }
+                let profile = match (count >> 32) & 0xff {
+                    0 => Profile::Strict,
+                    1 => Profile::Rfc8032,
+                    2 => Profile::Zip215,
+                    _ => return fail(status::BAD_PROFILE),
+                };
+                let len = count & 0xffff_ffff;
+                let max = u64::from(self.reg(regs::MAX_MESSAGE_BYTES)).saturating_sub(64);
+                if len > max {
+                    return fail(status::TOO_LONG);
+                }
+                let (Some(s), Some(r), Some(a)) = (
+                    bytes_of(&mut body, 32),
+                    bytes_of(&mut body, 32),
+                    bytes_of(&mut body, 32),
+                ) else {
+                    return fail(status::FRAME_SHORT);
+                };
+                let Some(msg) = bytes_of(&mut body, len as usize) else {
+                    return fail(status::FRAME_SHORT);
+                };
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&r);
+                sig[32..].copy_from_slice(&s);
+                let pubkey = <[u8; 32]>::try_from(a.as_slice()).unwrap();
+                vec![u64::from(reference_verify(profile, &pubkey, &sig, &msg))]
             }
             _ => return fail(status::BAD_OPCODE),
         };
@@ -290,6 +353,11 @@ impl Transport for FakeCard {
             Some(Mangle::FlipBit) => {
                 let mut p = payload.clone();
                 p[0] ^= 1;
+                Some(frame_of(op, st, tag, &p))
+            }
+            Some(Mangle::OrBits(bits)) => {
+                let mut p = payload.clone();
+                p[0] |= bits;
                 Some(frame_of(op, st, tag, &p))
             }
         };

@@ -1,7 +1,8 @@
 //! The host driver of Vigil's FPGA card.
 //!
-//! The card computes vigil-merkle-v1 roots (and SHA-512 with its reduction mod L, the
-//! first stage of Ed25519 verification) in hardware. The host talks to it over two
+//! The card computes vigil-merkle-v1 roots, SHA-512 with its reduction mod L, and (from
+//! register map 1.1, on builds with CAPS.VERIFY) whole Ed25519 verifications under the
+//! three profiles in hardware. The host talks to it over two
 //! channels, both described by one machine-readable register map (`hdl/regmap.json`,
 //! from which [`regs`] is generated, so driver and RTL cannot drift):
 //!
@@ -17,8 +18,9 @@
 //!   devices) and [`sim`] (the Verilator-simulated card over a Unix socket).
 //! * [`protocol`]: request encoding and response decoding; every malformed frame is a
 //!   typed error, never a panic.
-//! * [`card`]: [`card::Card`], the identity check at open, tagged pipelining, and the
-//!   splitting of trees larger than the card's request limit into subtrees.
+//! * [`card`]: [`card::Card`], the identity check at open, tagged pipelining, the
+//!   splitting of trees larger than the card's request limit into subtrees, and
+//!   signature verification kept to the card's engines × contexts.
 //! * [`backend`]: [`backend::FpgaBackend`], the card behind `vigil_core`'s `Backend`
 //!   contract, self-tested before it serves.
 
@@ -35,5 +37,5 @@ pub mod xdma;
 mod fake;
 
 pub use backend::FpgaBackend;
-pub use card::{Card, CardError, CardInfo, CardOptions, Counters};
+pub use card::{Card, CardError, CardInfo, CardOptions, Counters, VerifyItem};
 pub use transport::{Transport, TransportError};

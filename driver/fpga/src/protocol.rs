@@ -6,26 +6,35 @@
 //!
 //! ```text
 //! word 0   opcode (7:0), tag (63:32), every other bit zero
-//! word 1   count: leaves (MERKLE_ROOT), nodes (MERKLE_NODES) or message bytes (SHA512_K)
+//! word 1   count: leaves (MERKLE_ROOT), nodes (MERKLE_NODES) or message bytes (SHA512_K);
+//!          VERIFY: message bytes (31:0) and the profile code (39:32), bits 63:40 zero
 //! payload  MERKLE_ROOT:  per leaf a length word, then ceil(len / 8) words of its bytes
 //!          MERKLE_NODES: 4 words per 32-byte node
 //!          SHA512_K:     ceil(len / 8) words of the message
+//!          VERIFY:       S (4 words), R (4 words), A (4 words), then ceil(len / 8) words
+//!                        of the message; the card hashes R || A || message itself
 //! ```
 //!
 //! and a response is
 //!
 //! ```text
 //! word 0   opcode (7:0), status (15:8), payload words (31:16), tag (63:32)
-//! payload  OK: MERKLE_*: 4 words, the root; SHA512_K: 8 words digest, then 4 words k
+//! payload  OK: MERKLE_*: 4 words, the root; SHA512_K: 8 words digest, then 4 words k;
+//!              VERIFY: 1 word, bit 0 the verdict, every other bit zero
 //!          any other status: empty
 //! ```
 //!
 //! Decoding trusts nothing: a response is checked for whole words, a declared length
 //! equal to the frame's, and an empty payload on error statuses, and every violation is
 //! a [`ProtocolError`]. What a payload must contain for its opcode is checked by
-//! [`payload_root`] and [`payload_sha512_k`].
+//! [`payload_root`], [`payload_sha512_k`] and [`payload_verify`]; a VERIFY verdict word
+//! with any bit but bit 0 set is rejected rather than read as "valid", since a verdict
+//! is exactly the kind of result a stuck or shifted bus would silently falsify.
+//!
+//! VERIFY profiles travel as the codes of [`profile_code`]: 0 `strict`, 1 `rfc8032`,
+//! 2 `zip215`.
 
-use vigil_core::Leaves;
+use vigil_core::{Leaves, Profile};
 
 use crate::card::CardError;
 use crate::regs::{framing, opcode, status};
@@ -65,6 +74,14 @@ pub enum ProtocolError {
         expected: usize,
         /// Words the frame has.
         actual: usize,
+    },
+    /// A result word has bits set that the opcode defines as zero.
+    #[error("{opcode} response word {word:#018x} has reserved bits set")]
+    ReservedBits {
+        /// The opcode's name.
+        opcode: &'static str,
+        /// The word as received.
+        word: u64,
     },
 }
 
@@ -186,6 +203,45 @@ pub fn sha512_k(tag: u32, message: &[u8]) -> Vec<u8> {
     frame.0
 }
 
+/// The VERIFY profile code of `profile` (request word 1, bits 39:32).
+pub fn profile_code(profile: Profile) -> u8 {
+    match profile {
+        Profile::Strict => 0,
+        Profile::Rfc8032 => 1,
+        Profile::Zip215 => 2,
+    }
+}
+
+/// Bits 39:32 of VERIFY's word 1: the profile code.
+const VERIFY_PROFILE: (u32, u32) = (32, 8);
+/// Bits 31:0 of VERIFY's word 1: the message length in bytes.
+const VERIFY_LEN: (u32, u32) = (0, 32);
+
+/// A VERIFY request: does `signature` (R || S, as received) by `pubkey` (A) sign
+/// `message` under the profile with code `profile` (see [`profile_code`]; any other
+/// code is sent as given, and a card answers BAD_PROFILE)?
+///
+/// Words 2-5 carry S, 6-9 R and 10-13 A, each as its 32 bytes. The message length must
+/// fit 32 bits; [`crate::card::Card::verify`] refuses longer messages before encoding,
+/// and a longer one here is declared as `u32::MAX` bytes, which any card refuses.
+pub fn verify(
+    tag: u32,
+    profile: u8,
+    pubkey: &[u8; 32],
+    signature: &[u8; 64],
+    message: &[u8],
+) -> Vec<u8> {
+    let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
+    let word1 = put(u64::from(len), VERIFY_LEN) | put(u64::from(profile), VERIFY_PROFILE);
+    let (r, s) = signature.split_at(32);
+    let mut frame = Frame::new(opcode::VERIFY, tag, word1, 12 + words_for(message.len()));
+    frame.bytes(s);
+    frame.bytes(r);
+    frame.bytes(pubkey);
+    frame.bytes(message);
+    frame.0
+}
+
 /// Decodes one response frame. Never panics, whatever the bytes.
 pub fn decode(frame: &[u8]) -> Result<Response, ProtocolError> {
     if frame.is_empty() {
@@ -252,6 +308,20 @@ pub fn payload_root(op: u8, payload: &[u64]) -> Result<[u8; 32], ProtocolError> 
 pub fn payload_sha512_k(payload: &[u64]) -> Result<([u8; 64], [u8; 32]), ProtocolError> {
     expect_words(opcode::SHA512_K, payload, 12)?;
     Ok((words_to_bytes(&payload[..8]), words_to_bytes(&payload[8..])))
+}
+
+/// The verdict of a VERIFY OK payload: exactly one word, bit 0 set when valid, every
+/// other bit clear.
+pub fn payload_verify(payload: &[u64]) -> Result<bool, ProtocolError> {
+    expect_words(opcode::VERIFY, payload, 1)?;
+    match payload.first().copied() {
+        Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        other => Err(ProtocolError::ReservedBits {
+            opcode: "VERIFY",
+            word: other.unwrap_or_default(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -344,6 +414,98 @@ mod tests {
     }
 
     #[test]
+    fn verify_requests_are_laid_out_as_the_register_map_says() {
+        // R = bytes 0..32, S = 32..64: distinct byte values so a swap would show.
+        let signature: [u8; 64] = std::array::from_fn(|i| i as u8);
+        let pubkey: [u8; 32] = std::array::from_fn(|i| 0x80 | i as u8);
+        let le = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+        let f = verify(
+            0x1234_5678,
+            profile_code(Profile::Zip215),
+            &pubkey,
+            &signature,
+            b"0123456789",
+        );
+        let words: Vec<u64> = f.chunks_exact(8).map(le).collect();
+        let mut want = vec![0x1234_5678_0000_0004, 0x0000_0002_0000_000a];
+        // S: bytes 32..64, little-endian within each word.
+        want.extend([
+            0x2726_2524_2322_2120,
+            0x2f2e_2d2c_2b2a_2928,
+            0x3736_3534_3332_3130,
+            0x3f3e_3d3c_3b3a_3938,
+        ]);
+        // R: bytes 0..32.
+        want.extend([
+            0x0706_0504_0302_0100,
+            0x0f0e_0d0c_0b0a_0908,
+            0x1716_1514_1312_1110,
+            0x1f1e_1d1c_1b1a_1918,
+        ]);
+        // A.
+        want.extend([
+            0x8786_8584_8382_8180,
+            0x8f8e_8d8c_8b8a_8988,
+            0x9796_9594_9392_9190,
+            0x9f9e_9d9c_9b9a_9998,
+        ]);
+        // "0123456789": one whole word, then "89" zero-padded.
+        want.extend([0x3736_3534_3332_3130, 0x0000_0000_0000_3938]);
+        assert_eq!(words, want);
+
+        // Every profile's code, and an empty message: header, word 1, 12 key words.
+        for (p, code) in [
+            (Profile::Strict, 0u64),
+            (Profile::Rfc8032, 1),
+            (Profile::Zip215, 2),
+        ] {
+            assert_eq!(u64::from(profile_code(p)), code);
+            let f = verify(1, profile_code(p), &pubkey, &signature, b"");
+            assert_eq!(f.len(), 14 * 8);
+            assert_eq!(le(&f[..8]), (1 << 32) | 4);
+            assert_eq!(le(&f[8..16]), code << 32);
+            assert_eq!(&f[16..48], &signature[32..]);
+            assert_eq!(&f[48..80], &signature[..32]);
+            assert_eq!(&f[80..], &pubkey);
+        }
+        // A code the card may not know goes as given; 8 message bytes are one word.
+        let f = verify(u32::MAX, 0xff, &pubkey, &signature, &[0xee; 8]);
+        assert_eq!(le(&f[..8]), 0xffff_ffff_0000_0004);
+        assert_eq!(le(&f[8..16]), 0x0000_00ff_0000_0008);
+        assert_eq!(f.len(), 15 * 8);
+        assert_eq!(&f[112..], &[0xee; 8]);
+    }
+
+    #[test]
+    fn verify_payloads_are_one_word_with_only_bit_0() {
+        assert_eq!(payload_verify(&[1]), Ok(true));
+        assert_eq!(payload_verify(&[0]), Ok(false));
+        for word in [2, 3, 1 << 63, u64::MAX, 0x100] {
+            assert_eq!(
+                payload_verify(&[word]),
+                Err(ProtocolError::ReservedBits {
+                    opcode: "VERIFY",
+                    word
+                })
+            );
+        }
+        for len in [0usize, 2, 4] {
+            assert_eq!(
+                payload_verify(&vec![1; len]),
+                Err(ProtocolError::PayloadLength {
+                    opcode: "VERIFY",
+                    expected: 1,
+                    actual: len
+                })
+            );
+        }
+        // Through decode: a whole VERIFY response.
+        let r = decode(&frame(&[header(4, 0, 1, 9), 1])).unwrap();
+        assert_eq!((r.tag, r.opcode), (9, 4));
+        assert_eq!(payload_verify(&r.payload), Ok(true));
+    }
+
+    #[test]
     fn every_status_maps_to_its_typed_error() {
         for code in 1..=255u8 {
             let r = Response {
@@ -369,6 +531,7 @@ mod tests {
                 prop_assert_eq!(bytes.len(), 8 * (1 + r.payload.len()));
                 let _ = payload_root(r.opcode, &r.payload);
                 let _ = payload_sha512_k(&r.payload);
+                let _ = payload_verify(&r.payload);
             }
         }
 

@@ -316,7 +316,7 @@ mod tests {
             &p.user,
             &[
                 (regs::ID, id),
-                (regs::VERSION, 1 << 16),
+                (regs::VERSION, 1 << 16 | 1),
                 (regs::BUILD_HASH_LO, 0x89ab_cdef),
                 (regs::BUILD_HASH_HI, 0x0123_4567),
                 (regs::CAPS, 3),
