@@ -97,7 +97,7 @@ fn random_signatures_get_the_reference_verdict() {
         bad.join("\n")
     );
     // A third of the cases are honest (valid under every profile), most others not.
-    assert!(valid >= 3 * 80 && valid < 3 * 200, "{valid}");
+    assert!((3 * 80..3 * 200).contains(&valid), "{valid}");
 }
 
 #[test]
@@ -118,11 +118,11 @@ fn the_model_rejects_a_program_with_a_wrong_check() {
         .position(|i| i.op == vigil_ucode::isa::Op::Fand && i.f != 0)
         .unwrap();
     // The first inverted AND folds in "R canonical"; the next two the small-order flags.
-    for i in small_a_check..small_a_check + 3 {
-        let mut ins = vigil_ucode::isa::Instr::decode(broken[i]).unwrap();
+    for word in &mut broken[small_a_check..small_a_check + 3] {
+        let mut ins = vigil_ucode::isa::Instr::decode(*word).unwrap();
         ins.f = 0;
         ins.b = ins.a;
-        broken[i] = ins.encode();
+        *word = ins.encode();
     }
     assert!(model::run(&broken, &j).unwrap().valid);
 }
