@@ -61,7 +61,8 @@
 module vigil_card_top #(
   parameter int unsigned MaxLeaves       = 4096,
   parameter int unsigned MaxLeafBytes    = 65536,
-  parameter int unsigned MaxMessageBytes = 4096,
+  // SHA512_K messages; VERIFY messages may be 64 bytes shorter (64 KiB).
+  parameter int unsigned MaxMessageBytes = 65600,
   // Signatures the verification engine holds at once (vigil_ed25519_engine Contexts).
   parameter int unsigned VerifyContexts  = 16,
   // The source hash the card was built from (BUILD_HASH_LO/HI).

@@ -197,7 +197,7 @@ fn identity_limits_and_register_access() {
     assert_eq!(caps & 0b11, 0b11, "Merkle and SHA-512 engines");
     assert_eq!(card.read32(map.reg("MaxLeaves")).unwrap(), 4096);
     assert_eq!(card.read32(map.reg("MaxLeafBytes")).unwrap(), 65536);
-    assert_eq!(card.read32(map.reg("MaxMessageBytes")).unwrap(), 4096);
+    assert_eq!(card.read32(map.reg("MaxMessageBytes")).unwrap(), 65600);
 
     // Scratch is read/write; read-only registers ignore writes; unmapped reads are 0.
     card.write32(map.reg("Scratch"), 0xA5A5_0F0F).unwrap();
@@ -330,7 +330,7 @@ fn random_case(rng: &mut ChaCha8Rng, map: &Map, tag: u32) -> Case {
         92..=94 => {
             // Longer than the card's limit (the payload is sent and discarded).
             let mut frame = header(op_sha, tag).to_vec();
-            frame.extend_from_slice(&4097u64.to_le_bytes());
+            frame.extend_from_slice(&65601u64.to_le_bytes());
             frame.extend_from_slice(&[0u8; 24]);
             Case {
                 frame,

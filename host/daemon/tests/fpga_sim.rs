@@ -6,6 +6,11 @@
 //! MERKLE.md size up to 1,000 leaves with random leaf lengths, and for a tree larger
 //! than the card takes in one request (the driver splits it into subtrees); a leaf over
 //! the card's limit is a clear error, not a wrong root; `vigil devices` lists the card.
+//!
+//! Verdicts from `vigil verify --backend fpga-sim` must equal `--backend cpu`'s (the
+//! reference) for every edge case in `testdata/` under every profile, and for 210
+//! generated signatures (honest and adversarial) under `strict`: the card's Ed25519
+//! engine, its SHA-512 front end and the driver, end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
@@ -103,7 +108,7 @@ fn devices_lists_the_simulated_card() {
         .find(|l| l.starts_with("fpga-sim"))
         .unwrap_or_else(|| panic!("no fpga-sim line in:\n{text}"));
     assert!(line.contains("present"), "{text}");
-    assert!(text.contains("Vigil card, register map 1.0"), "{text}");
+    assert!(text.contains("Vigil card, register map 1.1"), "{text}");
     assert!(
         text.contains(&format!("{:016x}", vigil_hdl_sim::card::BUILD_HASH)),
         "the build hash read from the card: {text}"
@@ -118,4 +123,82 @@ fn devices_lists_the_simulated_card() {
         line.contains("absent") && line.contains("card server"),
         "{line}"
     );
+}
+
+fn verify_lines(socket: &Path, backend: &str, profile: &str, input: &[u8]) -> Vec<String> {
+    let out = vigil(
+        socket,
+        &["verify", "--backend", backend, "--profile", profile],
+        input,
+    );
+    assert!(
+        out.status.success(),
+        "vigil verify --backend {backend} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `testdata/edge` as `vigil verify` input: each record's message and signers.
+fn edge_input() -> (String, usize) {
+    let mut input = String::new();
+    let mut signatures = 0;
+    for line in vigil_core::conformance::EDGE_JSONL.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        signatures += v["signers"].as_array().map_or(0, Vec::len);
+        let tx = serde_json::json!({ "msg": v["msg"], "signers": v["signers"] });
+        input.push_str(&tx.to_string());
+        input.push('\n');
+    }
+    (input, signatures)
+}
+
+#[test]
+fn verdicts_on_the_simulated_card_equal_the_cpu_on_every_edge_case() {
+    let card = sim();
+    let (input, signatures) = edge_input();
+    assert!(signatures > 300, "{signatures} edge signatures");
+    for profile in ["strict", "rfc8032", "zip215"] {
+        let want = verify_lines(card.socket_path(), "cpu", profile, input.as_bytes());
+        let got = verify_lines(card.socket_path(), "fpga-sim", profile, input.as_bytes());
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{profile}: edge record {i}");
+        }
+        let valid = want.iter().filter(|l| l.contains("\"valid\":true")).count();
+        assert!(valid > 0 && valid < want.len(), "{profile}: both verdicts occur");
+    }
+}
+
+#[test]
+fn verdicts_on_the_simulated_card_equal_the_cpu_on_generated_signatures() {
+    let card = sim();
+    let gen = vigil(
+        card.socket_path(),
+        &[
+            "gen",
+            "--count",
+            "210",
+            "--profile",
+            "strict",
+            "--invalid-fraction",
+            "0.4",
+            "--msg-len",
+            "0..400",
+            "--seed",
+            "12",
+        ],
+        b"",
+    );
+    assert!(gen.status.success());
+    let want = verify_lines(card.socket_path(), "cpu", "strict", &gen.stdout);
+    let got = verify_lines(card.socket_path(), "fpga-sim", "strict", &gen.stdout);
+    assert_eq!(want.len(), 210);
+    assert_eq!(got, want);
+    let invalid = want.iter().filter(|l| l.contains("\"valid\":false")).count();
+    assert!((40..=130).contains(&invalid), "{invalid} invalid of 210");
 }
