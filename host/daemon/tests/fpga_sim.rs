@@ -170,7 +170,10 @@ fn verdicts_on_the_simulated_card_equal_the_cpu_on_every_edge_case() {
             assert_eq!(g, w, "{profile}: edge record {i}");
         }
         let valid = want.iter().filter(|l| l.contains("\"valid\":true")).count();
-        assert!(valid > 0 && valid < want.len(), "{profile}: both verdicts occur");
+        assert!(
+            valid > 0 && valid < want.len(),
+            "{profile}: both verdicts occur"
+        );
     }
 }
 
@@ -199,6 +202,9 @@ fn verdicts_on_the_simulated_card_equal_the_cpu_on_generated_signatures() {
     let got = verify_lines(card.socket_path(), "fpga-sim", "strict", &gen.stdout);
     assert_eq!(want.len(), 210);
     assert_eq!(got, want);
-    let invalid = want.iter().filter(|l| l.contains("\"valid\":false")).count();
+    let invalid = want
+        .iter()
+        .filter(|l| l.contains("\"valid\":false"))
+        .count();
     assert!((40..=130).contains(&invalid), "{invalid} invalid of 210");
 }
