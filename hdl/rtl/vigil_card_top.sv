@@ -160,6 +160,9 @@ module vigil_card_top #(
   localparam int unsigned ShTagWidth = 1 + 2 + 256 + 512 + 8 + 32;
   logic [ShTagWidth-1:0] sh_in_tag, sh_out_tag;
   logic         sh_out_verify, sh_out_to_engine;
+  // The VERIFY part of the sideband: {VERIFY, profile, S, R || A} (R || A with the word
+  // being taken, when the message's final word is one of them).
+  logic [ShTagWidth-41:0] sh_verify_side;
   logic [7:0]   sh_out_status;
   logic [511:0] sh_digest;
   logic [255:0] sh_k;
@@ -202,8 +205,7 @@ module vigil_card_top #(
     sh_in_data = in_data_i;
     sh_in_last = 1'b0;
     sh_in_bytes = 4'd8;
-    sh_in_tag = {op_q == vigil_card_regs_pkg::OpcodeVerify, vprof_q, vs_q,
-                 (vra_cnt_q < 4'd8) ? vra_next : vra_q, vigil_card_regs_pkg::StatusOk, tag_q};
+    sh_in_tag = {sh_verify_side, vigil_card_regs_pkg::StatusOk, tag_q};
     vprof_d = vprof_q;
     vs_d = vs_q;
     vs_cnt_d = vs_cnt_q;
@@ -332,8 +334,7 @@ module vigil_card_top #(
         in_ready_o = sh_in_ready;
         sh_in_last = sh_word_final;
         sh_in_bytes = (sha_left_q == 30'd1) ? {1'b0, 3'(sha_len_q - 32'd1)} + 4'd1 : 4'd8;
-        sh_in_tag = {op_q == vigil_card_regs_pkg::OpcodeVerify, vprof_q, vs_q,
-                     (vra_cnt_q < 4'd8) ? vra_next : vra_q, sh_word_status, tag_q};
+        sh_in_tag = {sh_verify_side, sh_word_status, tag_q};
         if (in_fire && vra_cnt_q < 4'd8) begin
           vra_d = vra_next;
           vra_cnt_d = vra_cnt_q + 4'd1;
@@ -397,6 +398,8 @@ module vigil_card_top #(
 
   // R || A shifts in from the top: after 8 words, word 0 is bits 63:0.
   assign vra_next = {in_data_i, vra_q[511:64]};
+  assign sh_verify_side = {op_q == vigil_card_regs_pkg::OpcodeVerify, vprof_q, vs_q,
+                           (vra_cnt_q < 4'd8) ? vra_next : vra_q};
 
   always_ff @(posedge clk_i) begin
     op_q <= op_d;

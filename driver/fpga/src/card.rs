@@ -554,8 +554,8 @@ impl<T: Transport> Card<T> {
         let groups = leaves.len().div_ceil(m).max(1);
         let op = opcode::MERKLE_ROOT;
         let window = self.opts.window;
-        let roots = self.pipeline(groups, op, window, |g, tag| {
-            protocol::merkle_root(tag, leaves, g * m, m)
+        let roots = self.pipeline(groups, op, window, |g, tag, frame| {
+            *frame = protocol::merkle_root(tag, leaves, g * m, m);
         })?;
         let roots = roots
             .iter()
@@ -579,8 +579,8 @@ impl<T: Transport> Card<T> {
         loop {
             let chunks: Vec<&[[u8; 32]]> = level.chunks(m).collect();
             let window = self.opts.window;
-            let roots = self.pipeline(chunks.len().max(1), op, window, |g, tag| {
-                protocol::merkle_nodes(tag, chunks.get(g).copied().unwrap_or(&[]))
+            let roots = self.pipeline(chunks.len().max(1), op, window, |g, tag, frame| {
+                *frame = protocol::merkle_nodes(tag, chunks.get(g).copied().unwrap_or(&[]));
             })?;
             let roots = roots
                 .iter()
@@ -604,8 +604,8 @@ impl<T: Transport> Card<T> {
                 max: self.info.max_message_bytes,
             });
         }
-        let payloads = self.pipeline(1, opcode::SHA512_K, 1, |_, tag| {
-            protocol::sha512_k(tag, message)
+        let payloads = self.pipeline(1, opcode::SHA512_K, 1, |_, tag, frame| {
+            *frame = protocol::sha512_k(tag, message);
         })?;
         let payload = payloads.first().map(Vec::as_slice).unwrap_or(&[]);
         Ok(protocol::payload_sha512_k(payload)?)
@@ -662,9 +662,9 @@ impl<T: Transport> Card<T> {
         }
         let code = protocol::profile_code(profile);
         let window = self.verify_window();
-        let payloads = self.pipeline(count, opcode::VERIFY, window, |i, tag| {
+        let payloads = self.pipeline(count, opcode::VERIFY, window, |i, tag, frame| {
             let (pubkey, signature, message) = item(i);
-            protocol::verify(tag, code, pubkey, signature, message)
+            protocol::verify_into(frame, tag, code, pubkey, signature, message);
         })?;
         Ok(payloads
             .iter()
@@ -672,14 +672,15 @@ impl<T: Transport> Card<T> {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Runs `count` requests of opcode `op` (`make(i, tag)` builds request `i`) with up to
-    /// `window` outstanding, and returns their OK payloads in request order.
+    /// Runs `count` requests of opcode `op` (`make(i, tag, frame)` puts request `i` in
+    /// `frame`, one buffer reused for every request) with up to `window` outstanding, and
+    /// returns their OK payloads in request order.
     fn pipeline(
         &mut self,
         count: usize,
         op: u8,
         window: usize,
-        mut make: impl FnMut(usize, u32) -> Vec<u8>,
+        mut make: impl FnMut(usize, u32, &mut Vec<u8>),
     ) -> Result<Vec<Vec<u64>>, CardError> {
         let window = window.max(1);
         let first_tag = self.next_tag;
@@ -687,11 +688,13 @@ impl<T: Transport> Card<T> {
         let mut outstanding: HashMap<u32, usize> = HashMap::new();
         let mut sent = 0usize;
         let mut failure: Option<CardError> = None;
+        let mut frame = Vec::new();
         loop {
             while failure.is_none() && sent < count && outstanding.len() < window {
                 let tag = self.next_tag;
                 self.next_tag = self.next_tag.wrapping_add(1);
-                self.transport.send_frame(&make(sent, tag))?;
+                make(sent, tag, &mut frame);
+                self.transport.send_frame(&frame)?;
                 outstanding.insert(tag, sent);
                 sent += 1;
             }

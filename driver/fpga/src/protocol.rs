@@ -145,7 +145,14 @@ struct Frame(Vec<u8>);
 
 impl Frame {
     fn new(op: u8, tag: u32, count: u64, payload_words: usize) -> Frame {
-        let mut frame = Frame(Vec::with_capacity((2 + payload_words) * WORD_BYTES));
+        Frame::reusing(Vec::new(), op, tag, count, payload_words)
+    }
+
+    /// A frame built in `buf` (cleared first; its capacity is kept).
+    fn reusing(mut buf: Vec<u8>, op: u8, tag: u32, count: u64, payload_words: usize) -> Frame {
+        buf.clear();
+        buf.reserve((2 + payload_words) * WORD_BYTES);
+        let mut frame = Frame(buf);
         frame.word(put(u64::from(op), framing::REQ_OPCODE) | put(u64::from(tag), framing::REQ_TAG));
         frame.word(count);
         frame
@@ -231,15 +238,31 @@ pub fn verify(
     signature: &[u8; 64],
     message: &[u8],
 ) -> Vec<u8> {
+    let mut frame = Vec::new();
+    verify_into(&mut frame, tag, profile, pubkey, signature, message);
+    frame
+}
+
+/// [`verify`] written into `out` (replacing its contents, keeping its capacity), so a
+/// caller sending one request per signature reuses one buffer.
+pub fn verify_into(
+    out: &mut Vec<u8>,
+    tag: u32,
+    profile: u8,
+    pubkey: &[u8; 32],
+    signature: &[u8; 64],
+    message: &[u8],
+) {
     let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
     let word1 = put(u64::from(len), VERIFY_LEN) | put(u64::from(profile), VERIFY_PROFILE);
     let (r, s) = signature.split_at(32);
-    let mut frame = Frame::new(opcode::VERIFY, tag, word1, 12 + words_for(message.len()));
+    let words = 12 + words_for(message.len());
+    let mut frame = Frame::reusing(std::mem::take(out), opcode::VERIFY, tag, word1, words);
     frame.bytes(s);
     frame.bytes(r);
     frame.bytes(pubkey);
     frame.bytes(message);
-    frame.0
+    *out = frame.0;
 }
 
 /// Decodes one response frame. Never panics, whatever the bytes.

@@ -24,18 +24,16 @@ pub fn profile_code(p: Profile) -> u8 {
     }
 }
 
-/// Bytes of a hex string (pairs that are not hex read as 0).
-pub fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0))
-        .collect()
-}
-
 /// Half `i` of a signature: R (0) or S (1).
 fn half(sig: &[u8; 64], i: usize) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(&sig[32 * i..32 * i + 32]);
     out
+}
+
+/// The bytes of the hex string at `v[key]`, if it is one.
+fn bytes(v: &serde_json::Value, key: &str) -> Option<Vec<u8>> {
+    hex::decode(v[key].as_str()?).ok()
 }
 
 fn text<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
@@ -82,11 +80,13 @@ pub fn edge_cases() -> Vec<Case> {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let msg = unhex(text(&v, "msg"));
+        let Some(msg) = bytes(&v, "msg") else {
+            continue;
+        };
         for (i, s) in items(&v["signers"]).enumerate() {
             let (Ok(pk), Ok(sig)) = (
-                <[u8; 32]>::try_from(unhex(text(s, "pubkey"))),
-                <[u8; 64]>::try_from(unhex(text(s, "sig"))),
+                <[u8; 32]>::try_from(bytes(s, "pubkey").unwrap_or_default()),
+                <[u8; 64]>::try_from(bytes(s, "sig").unwrap_or_default()),
             ) else {
                 continue;
             };
@@ -106,18 +106,18 @@ pub fn wycheproof_cases() -> Vec<Case> {
     let v: serde_json::Value = serde_json::from_str(WYCHEPROOF_JSON).unwrap_or_default();
     let mut out = Vec::new();
     for g in items(&v["testGroups"]) {
-        let Ok(pk) = <[u8; 32]>::try_from(unhex(text(&g["publicKey"], "pk"))) else {
+        let Ok(pk) = <[u8; 32]>::try_from(bytes(&g["publicKey"], "pk").unwrap_or_default()) else {
             continue;
         };
         for t in items(&g["tests"]) {
-            let Ok(sig) = <[u8; 64]>::try_from(unhex(text(t, "sig"))) else {
+            let Ok(sig) = <[u8; 64]>::try_from(bytes(t, "sig").unwrap_or_default()) else {
                 continue;
             };
             out.push(Case {
                 name: format!("wycheproof {}", t["tcId"]),
                 pk,
                 sig,
-                msg: unhex(text(t, "msg")),
+                msg: bytes(t, "msg").unwrap_or_default(),
             });
         }
     }

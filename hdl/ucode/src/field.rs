@@ -138,19 +138,22 @@ pub fn base() -> &'static Affine {
 }
 
 /// The base-point table: for j in 0..16, [j]B in "Niels" form (y + x, y - x, 2d x y),
-/// entry 0 the identity (1, 1, 0).
-pub fn base_table() -> Vec<[Fe; 3]> {
-    let mut out = Vec::with_capacity(16);
-    let mut acc = Affine::identity();
-    for _ in 0..16 {
-        out.push([
-            add(&acc.y, &acc.x),
-            sub(&acc.y, &acc.x),
-            mul(&d2(), &mul(&acc.x, &acc.y)),
-        ]);
-        acc = acc.add(base());
-    }
-    out
+/// entry 0 the identity (1, 1, 0). Computed once (each entry costs two inversions).
+pub fn base_table() -> &'static [[Fe; 3]] {
+    static TABLE: OnceLock<Vec<[Fe; 3]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut out = Vec::with_capacity(16);
+        let mut acc = Affine::identity();
+        for _ in 0..16 {
+            out.push([
+                add(&acc.y, &acc.x),
+                sub(&acc.y, &acc.x),
+                mul(&d2(), &mul(&acc.x, &acc.y)),
+            ]);
+            acc = acc.add(base());
+        }
+        out
+    })
 }
 
 /// The 32 little-endian bytes of `v` (below 2^256).

@@ -30,15 +30,21 @@ pub fn encoded() -> Vec<u64> {
     program::program().iter().map(isa::Instr::encode).collect()
 }
 
-/// Issue slots one signature takes: the program once, plus the loop body for every
-/// window but the first. The same for every input: the program has no data-dependent
-/// branch.
-pub fn issues_per_signature() -> usize {
+/// How many of one signature's issued instructions satisfy `counts`: the program once,
+/// plus the loop body for every window but the first. The same for every input: the
+/// program has no data-dependent branch.
+pub fn per_signature(counts: impl Fn(&isa::Instr) -> bool) -> usize {
     let code = program::program();
     let body = code
         .iter()
         .position(|i| i.op == isa::Op::Loop)
-        .map(|end| end + 1 - code[end].target())
-        .unwrap_or(0);
-    code.len() + (usize::from(isa::WINDOWS) - 1) * body
+        .map_or(0..0, |end| code[end].target()..end + 1);
+    let once = code.iter().filter(|i| counts(i)).count();
+    let looped = code[body].iter().filter(|i| counts(i)).count();
+    once + (usize::from(isa::WINDOWS) - 1) * looped
+}
+
+/// Issue slots one signature takes.
+pub fn issues_per_signature() -> usize {
+    per_signature(|_| true)
 }

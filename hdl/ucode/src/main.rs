@@ -22,8 +22,9 @@ fn main() -> ExitCode {
         let alu = code.iter().filter(|i| i.op.uses_alu()).count();
         println!("instructions: {} ({} through the ALU)", code.len(), alu);
         println!(
-            "issue slots per signature: {}",
-            vigil_ucode::issues_per_signature()
+            "issue slots per signature: {} ({} through the ALU)",
+            vigil_ucode::issues_per_signature(),
+            vigil_ucode::per_signature(|i| i.op.uses_alu())
         );
         return ExitCode::SUCCESS;
     }

@@ -13,9 +13,9 @@ use vigil_ucode::cases::{edge_cases, job, random_cases, wycheproof_cases, Case};
 use vigil_ucode::field;
 use vigil_ucode::model;
 
-/// Runs every case under every profile on the model (on two threads); returns the
-/// mismatches and how many verdicts were valid.
-fn check(cases: &[Case]) -> (Vec<String>, usize) {
+/// Runs every case under every profile on the model (on two threads), asserts every
+/// verdict is the reference's, and returns how many were valid.
+fn check(cases: &[Case]) -> usize {
     let code = vigil_ucode::encoded();
     let issues = vigil_ucode::issues_per_signature();
     let results: Vec<(Vec<String>, usize)> = std::thread::scope(|scope| {
@@ -54,20 +54,20 @@ fn check(cases: &[Case]) -> (Vec<String>, usize) {
         bad.extend(b);
         valid += v;
     }
-    (bad, valid)
-}
-
-#[test]
-fn every_edge_case_gets_the_reference_verdict() {
-    let cases = edge_cases();
-    assert!(cases.len() > 300, "{} edge signatures", cases.len());
-    let (bad, valid) = check(&cases);
     assert!(
         bad.is_empty(),
         "{} mismatches:\n{}",
         bad.len(),
         bad.join("\n")
     );
+    valid
+}
+
+#[test]
+fn every_edge_case_gets_the_reference_verdict() {
+    let cases = edge_cases();
+    assert!(cases.len() > 300, "{} edge signatures", cases.len());
+    let valid = check(&cases);
     // Both verdicts occur, so agreement is not trivial.
     assert!(valid > 0 && valid < 3 * cases.len());
 }
@@ -76,26 +76,14 @@ fn every_edge_case_gets_the_reference_verdict() {
 fn every_wycheproof_case_gets_the_reference_verdict() {
     let cases = wycheproof_cases();
     assert!(cases.len() > 100, "{} wycheproof signatures", cases.len());
-    let (bad, valid) = check(&cases);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    let valid = check(&cases);
     assert!(valid > 0 && valid < 3 * cases.len());
 }
 
 #[test]
 fn random_signatures_get_the_reference_verdict() {
     let cases = random_cases(240, 7);
-    let (bad, valid) = check(&cases);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    let valid = check(&cases);
     // A third of the cases are honest (valid under every profile), most others not.
     assert!((3 * 80..3 * 200).contains(&valid), "{valid}");
 }
