@@ -58,3 +58,28 @@ for i, line in enumerate(lines):
         f.write(line + "\n")
 with open("seeds/jsonl/all", "w") as f:
     f.write("\r\n".join(lines) + "\n\nnot json\n")
+
+# card_responses: a call byte (call = byte % 4, count = (byte >> 2) % 24), then the
+# scripted card's answers: 3 = silence (ends the drain of stale frames at open); then per
+# request 0 (a well-framed answer), 0 (the oldest tag in flight), 0 (status OK), the
+# payload words and their bytes. A VERIFY answer of 1 is "valid".
+os.makedirs("seeds/card_responses", exist_ok=True)
+
+
+def answers(n, words, payload):
+    return bytes([3]) + b"".join(
+        bytes([0, 0, 0, words]) + payload for _ in range(n)
+    )
+
+
+card_seeds = {
+    # 9 leaves at MAX_LEAVES 4: 3 requests, then one MERKLE_NODES over their roots.
+    "merkle_split": bytes([9 << 2 | 0]) + answers(4, 4, bytes(range(32))),
+    "nodes": bytes([6 << 2 | 1]) + answers(3, 4, bytes(range(32, 64))),
+    "sha512_k": bytes([3 << 2 | 2]) + answers(1, 12, bytes(range(96))),
+    "verify_valid": bytes([8 << 2 | 3]) + answers(8, 1, (1).to_bytes(8, "little")),
+    "verify_invalid": bytes([7 << 2 | 3]) + answers(7, 1, bytes(8)),
+}
+for name, raw in card_seeds.items():
+    with open(f"seeds/card_responses/{name}", "wb") as f:
+        f.write(raw)

@@ -1,6 +1,7 @@
 //! The driver against the RTL itself: `FpgaBackend::open_sim` on the Verilator-simulated
 //! card (`vigil_hdl_sim::card::SimCard`), results checked against the CPU oracle
-//! (`vigil_core::merkle`) and `sha2` / `curve25519-dalek`.
+//! (`vigil_core::merkle`) and `sha2` / `curve25519-dalek`, and against the pinned
+//! vigil-merkle-v1 known answers (`testdata/merkle/vectors.json`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,7 +11,7 @@ use std::time::Instant;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha512};
-use vigil_core::{merkle, Backend, Leaves};
+use vigil_core::{conformance, merkle, Backend, Leaves};
 use vigil_fpga::card::Card;
 use vigil_fpga::sim::SimTransport;
 use vigil_fpga::FpgaBackend;
@@ -40,6 +41,32 @@ fn merkle_roots_on_the_simulated_card_match_the_cpu() {
         let got = backend.merkle_root(Arc::new(leaves)).wait();
         assert_eq!(got, Ok(want), "n = {n}");
         eprintln!("n = {n}: {:?}", started.elapsed());
+    }
+}
+
+/// Every root of the vigil-merkle-v1 known-answer vectors (checked independently by
+/// `testdata/merkle/check.py`), 2^20 + 1 leaves included: MERKLE.md's whole list of sizes,
+/// the largest split by the driver into 257 requests and a level of subtree roots.
+#[test]
+fn merkle_known_answer_vectors_on_the_simulated_card() {
+    let vectors: serde_json::Value =
+        serde_json::from_str(conformance::MERKLE_VECTORS_JSON).unwrap();
+    let cases = vectors["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20, "{} cases", cases.len());
+    let sim = SimCard::spawn().expect("starting the simulated card");
+    let backend = FpgaBackend::open_sim(sim.socket_path()).expect("opening the simulated card");
+    for case in cases {
+        let set = case["leaf_set"].as_str().unwrap();
+        let n = usize::try_from(case["n"].as_u64().unwrap()).unwrap();
+        let leaves = conformance::merkle_vector_leaves(set, n).expect("a known leaf set");
+        let started = Instant::now();
+        let got = backend.merkle_root(Arc::new(leaves)).wait().unwrap();
+        assert_eq!(
+            hex::encode(got),
+            case["root"].as_str().unwrap(),
+            "{set} n={n}"
+        );
+        eprintln!("{set} n = {n}: {:?}", started.elapsed());
     }
 }
 

@@ -256,8 +256,9 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
                     .context("backend opencl is not available")?,
             ))
         }
-        // The card's driver runs its own known-answer self-test (Merkle roots: the
-        // card has no signature engine yet, so the shared self-test cannot run).
+        // The card's driver runs its own known-answer self-test at open (a Merkle root, a
+        // subtree-node root and, with CAPS.VERIFY, signatures under every profile); the
+        // shared self-test's batch would take the simulated card minutes.
         Choice::Fpga => {
             return Ok(Arc::new(
                 FpgaBackend::open_xdma(&xdma_dir()).context("backend fpga is not available")?,

@@ -11,16 +11,25 @@
 //! reference) for every edge case in `testdata/` under every profile, and for 210
 //! generated signatures (honest and adversarial) under `strict`: the card's Ed25519
 //! engine, its SHA-512 front end and the driver, end to end.
+//!
+//! `vigil serve --backend fpga-sim,cpu`, what an operator runs with a card, answers
+//! Verify and MerkleRoot from the card with the oracle's results; left to measure the
+//! crossover itself, it finds the simulated card slower than the CPU and routes nothing
+//! to it by size.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::{assert_verdicts, metric_sum, parse_prometheus, request, Appliance};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vigil_core::merkle;
+use vigil_core::{merkle, Profile};
 use vigil_hdl_sim::card::SimCard;
+use vigil_proto::v1::MerkleRequest;
 
 fn vigil(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
@@ -207,4 +216,76 @@ fn verdicts_on_the_simulated_card_equal_the_cpu_on_generated_signatures() {
         .filter(|l| l.contains("\"valid\":false"))
         .count();
     assert!((40..=130).contains(&invalid), "{invalid} invalid of 210");
+}
+
+/// The appliance on the simulated card, every batch routed to the card
+/// (`--small-batch-signatures 0`): Verify under every profile in both request forms, and
+/// MerkleRoot, answered by the card with the oracle's results, and counted in the metrics
+/// under its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_verify_and_merkle_from_the_simulated_card() {
+    let card = sim();
+    let env = [("VIGIL_FPGA_SIM", card.socket_path().as_os_str())];
+    let app = Appliance::start_on("fpga-sim,cpu", &env, &["--small-batch-signatures", "0"]).await;
+    let mut client = app.client().await;
+    let mut signatures = 0;
+    for (i, profile) in (0u64..).zip(Profile::ALL) {
+        let req = request(i, profile, 10, 2, i == 1, 40 + i);
+        let resp = client.verify(req.clone()).await.unwrap().into_inner();
+        assert_verdicts(&req, &resp);
+        assert_eq!(resp.backend, "fpga-sim", "{profile:?}");
+        signatures += resp.signature_valid.len();
+    }
+    assert!(signatures >= 40, "{signatures} signatures reached the card");
+
+    let leaves: Vec<bytes::Bytes> = (0..300usize)
+        .map(|i| bytes::Bytes::from(vec![u8::try_from(i % 251).unwrap(); i * 7 % 1500]))
+        .collect();
+    let core: vigil_core::Leaves = leaves.iter().collect();
+    let resp = client
+        .merkle_root(MerkleRequest {
+            leaves,
+            proof_indices: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.root.as_ref(), &merkle::root(&core));
+    assert_eq!(resp.backend, "fpga-sim");
+
+    let text = app.metrics_text();
+    let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        metric_sum(
+            &samples,
+            "vigil_signatures_total",
+            &[("backend", "fpga-sim")]
+        ),
+        signatures as f64
+    );
+    assert_eq!(
+        metric_sum(
+            &samples,
+            "vigil_backend_healthy",
+            &[("backend", "fpga-sim")]
+        ),
+        1.0
+    );
+}
+
+/// Left to measure the crossover, the appliance times the simulated card (far slower
+/// than the CPU: a batch of 64 takes seconds) once, stops there, and routes no batch to
+/// it by size: the CPU answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_routes_nothing_by_size_to_a_card_slower_than_the_cpu() {
+    let card = sim();
+    let env = [("VIGIL_FPGA_SIM", card.socket_path().as_os_str())];
+    let started = std::time::Instant::now();
+    let app = Appliance::start_on("fpga-sim,cpu", &env, &[]).await;
+    eprintln!("serving after {:?}", started.elapsed());
+    let mut client = app.client().await;
+    let req = request(1, Profile::Strict, 2000, 1, false, 3);
+    let resp = client.verify(req.clone()).await.unwrap().into_inner();
+    assert_verdicts(&req, &resp);
+    assert_eq!(resp.backend, "cpu");
 }

@@ -295,12 +295,21 @@ fn calibrate(opened: &[Arc<dyn vigil_core::Backend>]) -> Option<usize> {
                     "crossover measurement"
                 );
             }
-            tracing::info!(
-                backend = %name,
-                small_batch_signatures = c.threshold,
-                seconds = started.elapsed().as_secs_f64(),
-                "batches below the measured crossover go to the CPU"
-            );
+            if c.threshold == usize::MAX {
+                tracing::warn!(
+                    backend = %name,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "the device is slower than the CPU at every measured size: it gets no \
+                     batch by size and serves only while the CPU is out of service"
+                );
+            } else {
+                tracing::info!(
+                    backend = %name,
+                    small_batch_signatures = c.threshold,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "batches below the measured crossover go to the CPU"
+                );
+            }
             Some(c.threshold)
         }
         Err(e) => {

@@ -40,6 +40,23 @@ impl Appliance {
 
     /// Starts it without waiting for health.
     pub fn spawn(extra: &[&str]) -> Appliance {
+        Self::spawn_on("cpu", &[], extra)
+    }
+
+    /// Starts it on the `--backend` list `backends`, with `env` set, and waits until it
+    /// reports SERVING.
+    pub async fn start_on(
+        backends: &str,
+        env: &[(&str, &std::ffi::OsStr)],
+        extra: &[&str],
+    ) -> Appliance {
+        let appliance = Self::spawn_on(backends, env, extra);
+        appliance.wait_serving().await;
+        appliance
+    }
+
+    /// Starts it on the `--backend` list `backends`, with `env` set, without waiting.
+    pub fn spawn_on(backends: &str, env: &[(&str, &std::ffi::OsStr)], extra: &[&str]) -> Appliance {
         let mut args = vec![
             "serve",
             "--listen",
@@ -47,13 +64,14 @@ impl Appliance {
             "--metrics-listen",
             "127.0.0.1:0",
             "--backend",
-            "cpu",
+            backends,
             "--threads",
             "2",
         ];
         args.extend_from_slice(extra);
         let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(&args)
+            .envs(env.iter().copied())
             .env("VIGIL_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
