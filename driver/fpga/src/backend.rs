@@ -1,8 +1,10 @@
-//! The card behind `vigil_core`'s [`Backend`] contract.
+//! The machine's cards behind `vigil_core`'s [`Backend`] contract.
 //!
-//! One worker thread owns the [`Card`] (a card is one set of streams; requests are
-//! pipelined inside each piece of work by the card layer) and takes work from a bounded
-//! channel, so a flood of submissions waits for room instead of queueing without limit.
+//! One worker thread owns each [`Card`] (a card is one set of streams; requests are
+//! pipelined inside each piece of work by the card layer) and takes work from its own
+//! bounded channel, so a flood of submissions waits for room instead of queueing without
+//! limit. A machine with several cards serves them as one backend: each piece of work
+//! goes to the card in service with the least queued.
 //!
 //! * **Trust.** Before the backend reports ready it runs a known-answer self-test: a
 //!   small Merkle tree whose leaves cross word boundaries, and a MERKLE_NODES request,
@@ -13,9 +15,10 @@
 //!   ignored or confused the profile code fails), each against
 //!   `vigil_core::reference_verify`. A card that fails is not used.
 //! * **Failure.** A transport error, a timeout or a malformed or unexpected response
-//!   means the card's state is unknown: the backend takes it out of service, that work
-//!   and all later work come back as `DeviceFailed`, and the scheduler re-runs it
-//!   elsewhere. Work the card cannot take (a leaf longer than MAX_LEAF_BYTES, a signed
+//!   means the card's state is unknown: the card leaves service, that work comes back
+//!   as `DeviceFailed` and the scheduler re-runs it elsewhere. The other cards serve on
+//!   ([`Backend::devices_in_service`] tells the scheduler so); once none is left, all
+//!   work comes back `DeviceFailed`. Work the card cannot take (a leaf longer than MAX_LEAF_BYTES, a signed
 //!   message longer than MAX_MESSAGE_BYTES − 64) comes back `Unavailable`, so the
 //!   scheduler sends it to another backend, and the card stays in service.
 //! * **Signatures.** A card with CAPS.VERIFY verifies every signature of a batch itself,
@@ -28,6 +31,7 @@
 //!   `false` and refuses `verify` as `Unavailable`, so schedulers send it none.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,7 +51,7 @@ pub const NAME_XDMA: &str = "fpga";
 /// Backend name of the simulated card.
 pub const NAME_SIM: &str = "fpga-sim";
 
-/// Work waiting for the card at most; submitting more waits for room.
+/// Work waiting for one card at most; submitting more waits for room.
 const QUEUE_DEPTH: usize = 64;
 
 enum Job {
@@ -66,21 +70,92 @@ enum Job {
     },
 }
 
-/// The FPGA card as a [`Backend`].
-pub struct FpgaBackend {
-    info: BackendInfo,
-    card: CardInfo,
+/// One card in service: the worker thread that owns it and the work queued for it.
+struct CardWorker {
     device: String,
+    info: CardInfo,
     tx: Mutex<Option<SyncSender<Job>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     failed: Arc<Mutex<Option<String>>>,
+    /// Jobs sent to this card and not yet answered.
+    queued: Arc<AtomicUsize>,
+}
+
+impl CardWorker {
+    /// Self-tests an opened card and starts its worker; `Err` says why it is not used.
+    fn start<T: Transport + 'static>(mut card: Card<T>, name: &str) -> Result<Self, String> {
+        let device = card.describe();
+        self_test(&mut card)
+            .map_err(|e| format!("{device} failed its known-answer self-test: {e}"))?;
+        let info = *card.info();
+        let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
+        let failed = Arc::new(Mutex::new(None));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let worker = {
+            let (failed, queued, dev) = (Arc::clone(&failed), Arc::clone(&queued), device.clone());
+            std::thread::Builder::new()
+                .name(format!("vigil-{name}"))
+                .spawn(move || run(card, &rx, &failed, &queued, &dev))
+                .map_err(|e| format!("starting the worker of {device}: {e}"))?
+        };
+        tracing::info!(backend = name, %device, card = %info, "FPGA card self-tested and serving");
+        Ok(CardWorker {
+            device,
+            info,
+            tx: Mutex::new(Some(tx)),
+            worker: Mutex::new(Some(worker)),
+            failed,
+            queued,
+        })
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failed.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn submit(&self, job: Job) {
+        let Ok(guard) = self.tx.lock() else {
+            return; // poisoned: the job is dropped with its completer, reported dropped
+        };
+        if let Some(tx) = guard.as_ref() {
+            self.queued.fetch_add(1, Ordering::AcqRel);
+            // Blocks while the queue is full (backpressure). If the worker is gone the
+            // job is dropped with its completer, and the pending reports it dropped.
+            if tx.send(job).is_err() {
+                self.queued.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+}
+
+impl Drop for CardWorker {
+    fn drop(&mut self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The FPGA cards of a machine as one [`Backend`]: every card that passed its identity
+/// check and self-test, each with its own worker; work goes to the card in service with
+/// the least queued. A card that fails leaves service alone: the backend serves on with
+/// the others ([`Backend::devices_in_service`]) and fails only when none is left.
+pub struct FpgaBackend {
+    info: BackendInfo,
+    cards: Vec<CardWorker>,
+    /// Every card found: what it is, in service (`Ok`, with its identity) or why not,
+    /// and its place in `cards`.
+    found: Vec<(String, Result<String, String>, Option<usize>)>,
 }
 
 impl std::fmt::Debug for FpgaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FpgaBackend")
-            .field("device", &self.device)
-            .field("card", &self.card)
+            .field("name", &self.info.name)
+            .field("cards", &self.card_statuses())
             .finish()
     }
 }
@@ -93,29 +168,30 @@ fn unavailable(backend: &str, reason: impl Into<String>) -> BackendError {
 }
 
 impl FpgaBackend {
-    /// The first card under `dev_dir` (usually `/dev`) that passes the identity check
-    /// and the self-test. `Unavailable`, with every card's reason, if there is none.
+    /// Every card under `dev_dir` (usually `/dev`) that passes the identity check and
+    /// the self-test. `Unavailable`, with every card's reason, if there is none.
     pub fn open_xdma(dev_dir: &Path) -> Result<FpgaBackend, BackendError> {
         let found = xdma::discover(dev_dir, &CardOptions::default())
             .map_err(|e| unavailable(NAME_XDMA, e.to_string()))?;
-        let mut reasons = Vec::new();
-        for d in found {
-            let user = d.paths.user.display().to_string();
-            match d.card {
-                Ok(card) => match FpgaBackend::from_card(card, NAME_XDMA) {
-                    Ok(backend) => return Ok(backend),
-                    Err(e) => reasons.push(format!("{user}: {e}")),
-                },
-                Err(e) => reasons.push(format!("{user}: {e}")),
-            }
-        }
-        if reasons.is_empty() {
-            reasons.push(format!(
-                "no xdma<N>_user device under {} (is the XDMA driver loaded?)",
-                dev_dir.display()
+        if found.is_empty() {
+            return Err(unavailable(
+                NAME_XDMA,
+                format!(
+                    "no xdma<N>_user device under {} (is the XDMA driver loaded?)",
+                    dev_dir.display()
+                ),
             ));
         }
-        Err(unavailable(NAME_XDMA, reasons.join("; ")))
+        let cards = found
+            .into_iter()
+            .map(|d| {
+                (
+                    d.paths.user.display().to_string(),
+                    d.card.map_err(|e| e.to_string()),
+                )
+            })
+            .collect();
+        Self::assemble(NAME_XDMA, cards)
     }
 
     /// The simulated card whose server listens on `socket`
@@ -127,91 +203,138 @@ impl FpgaBackend {
         FpgaBackend::from_card(card, NAME_SIM)
     }
 
-    /// Self-tests an opened card and starts its worker; `name` is the backend's name.
+    /// Self-tests an opened card and serves it; `name` is the backend's name.
     pub fn from_card<T: Transport + 'static>(
-        mut card: Card<T>,
+        card: Card<T>,
         name: &str,
     ) -> Result<FpgaBackend, BackendError> {
-        let device = card.describe();
-        self_test(&mut card).map_err(|e| {
-            unavailable(
-                name,
-                format!("{device} failed its known-answer self-test: {e}"),
-            )
-        })?;
-        let info = *card.info();
-        let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
-        let failed = Arc::new(Mutex::new(None));
-        let worker_failed = Arc::clone(&failed);
-        let worker_device = device.clone();
-        let worker = std::thread::Builder::new()
-            .name(format!("vigil-{name}"))
-            .spawn(move || run(card, &rx, &worker_failed, &worker_device))
-            .map_err(|e| unavailable(name, format!("starting the card worker: {e}")))?;
-        tracing::info!(backend = name, %device, card = %info, "FPGA card self-tested and serving");
+        Self::from_cards(vec![card], name)
+    }
+
+    /// Self-tests opened cards and serves those that pass as one backend named `name`.
+    pub fn from_cards<T: Transport + 'static>(
+        cards: Vec<Card<T>>,
+        name: &str,
+    ) -> Result<FpgaBackend, BackendError> {
+        let cards = cards.into_iter().map(|c| (c.describe(), Ok(c))).collect();
+        Self::assemble(name, cards)
+    }
+
+    /// The backend over every card of `found` (what it is, opened or why not) that
+    /// passes its self-test.
+    fn assemble<T: Transport + 'static>(
+        name: &str,
+        found: Vec<(String, Result<Card<T>, String>)>,
+    ) -> Result<FpgaBackend, BackendError> {
+        let mut cards = Vec::new();
+        let mut statuses = Vec::new();
+        for (what, card) in found {
+            match card.and_then(|card| CardWorker::start(card, name)) {
+                Ok(worker) => {
+                    statuses.push((what, Ok(worker.info.to_string()), Some(cards.len())));
+                    cards.push(worker);
+                }
+                Err(why) => {
+                    tracing::warn!(backend = name, card = %what, %why, "FPGA card not used");
+                    statuses.push((what, Err(why), None));
+                }
+            }
+        }
+        if cards.is_empty() {
+            let why: Vec<String> = statuses
+                .iter()
+                .map(|(what, status, _)| match status {
+                    Err(why) if why.contains(what.as_str()) => why.clone(),
+                    Err(why) => format!("{what}: {why}"),
+                    Ok(_) => String::new(),
+                })
+                .collect();
+            return Err(unavailable(name, why.join("; ")));
+        }
+        let info = BackendInfo {
+            name: name.into(),
+            devices: cards
+                .iter()
+                .map(|c| format!("{}: {}", c.device, c.info))
+                .collect(),
+            // Merkle requests take MAX_LEAVES leaves; signatures fill a card at
+            // engines x contexts.
+            preferred_batch: cards
+                .iter()
+                .map(|c| (c.info.max_leaves as usize).max(c.info.verify_slots()))
+                .max()
+                .unwrap_or(1),
+        };
         Ok(FpgaBackend {
-            info: BackendInfo {
-                name: name.into(),
-                devices: vec![format!("{device}: {info}")],
-                // Merkle requests take MAX_LEAVES leaves; signatures fill the card at
-                // engines x contexts.
-                preferred_batch: (info.max_leaves as usize).max(info.verify_slots()),
-            },
-            card: info,
-            device,
-            tx: Mutex::new(Some(tx)),
-            worker: Mutex::new(Some(worker)),
-            failed,
+            info,
+            cards,
+            found: statuses,
         })
     }
 
-    /// What the card reported when it was opened.
+    /// What the first card in service reported when it was opened.
     pub fn card_info(&self) -> &CardInfo {
-        &self.card
+        // `assemble` never builds a backend without a card.
+        &self.cards[0].info
     }
 
-    /// Why the card was taken out of service, if it was.
+    /// Every card found: what it is, and its identity if in service or why it is not
+    /// (failed identity check or self-test, or taken out of service since).
+    pub fn card_statuses(&self) -> Vec<(String, Result<String, String>)> {
+        self.found
+            .iter()
+            .map(|(what, status, index)| {
+                let taken_out = index
+                    .and_then(|i| self.cards.get(i))
+                    .and_then(CardWorker::failure);
+                match taken_out {
+                    Some(why) => (what.clone(), Err(format!("taken out of service: {why}"))),
+                    None => (what.clone(), status.clone()),
+                }
+            })
+            .collect()
+    }
+
+    /// Why the backend is out of service: every card has been taken out (their reasons),
+    /// or `None` while one serves.
     pub fn failure(&self) -> Option<String> {
-        self.failed.lock().ok().and_then(|f| f.clone())
+        let reasons: Option<Vec<String>> = self.cards.iter().map(CardWorker::failure).collect();
+        reasons.map(|r| r.join("; "))
     }
 
-    /// SHA-512 of `message` and that digest mod L, on the card.
+    /// SHA-512 of `message` and that digest mod L, on a card.
     pub fn sha512_k(&self, message: Vec<u8>) -> Pending<([u8; 64], [u8; 32])> {
-        self.submit(|done| Job::Sha512K { message, done })
+        self.submit(false, |done| Job::Sha512K { message, done })
     }
 
-    fn submit<R>(&self, make: impl FnOnce(Completer<R>) -> Job) -> Pending<R> {
-        if let Some(reason) = self.failure() {
-            return Pending::ready(Err(self.device_failed(reason)));
-        }
-        let (done, pending) = Pending::channel();
-        let Ok(guard) = self.tx.lock() else {
-            return Pending::ready(Err(BackendError::Internal("card handle poisoned".into())));
+    /// Sends the job to the card in service (with the Ed25519 engine if `verify`) with
+    /// the least queued.
+    fn submit<R>(&self, verify: bool, make: impl FnOnce(Completer<R>) -> Job) -> Pending<R> {
+        let pick = self
+            .cards
+            .iter()
+            .filter(|c| c.failure().is_none() && (!verify || c.info.has_verify()))
+            .min_by_key(|c| c.queued.load(Ordering::Acquire));
+        let Some(card) = pick else {
+            return Pending::ready(Err(match self.failure() {
+                Some(reason) => BackendError::DeviceFailed {
+                    device: self.info.name.clone(),
+                    reason: format!("every card has been taken out of service: {reason}"),
+                },
+                None => unavailable(
+                    &self.info.name,
+                    "signature verification needs the card's Ed25519 engine, which no card \
+                     in service has",
+                ),
+            }));
         };
-        if let Some(tx) = guard.as_ref() {
-            // Blocks while the queue is full (backpressure). If the worker is gone the
-            // job is dropped with its completer, and the pending reports it dropped.
-            let _ = tx.send(make(done));
-        }
+        let (done, pending) = Pending::channel();
+        card.submit(make(done));
         pending
     }
 
-    fn device_failed(&self, reason: String) -> BackendError {
-        BackendError::DeviceFailed {
-            device: self.device.clone(),
-            reason,
-        }
-    }
-}
-
-impl Drop for FpgaBackend {
-    fn drop(&mut self) {
-        if let Ok(mut tx) = self.tx.lock() {
-            tx.take();
-        }
-        if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
-            let _ = worker.join();
-        }
+    fn verifying_cards(&self) -> impl Iterator<Item = &CardWorker> {
+        self.cards.iter().filter(|c| c.info.has_verify())
     }
 }
 
@@ -221,7 +344,7 @@ impl Backend for FpgaBackend {
     }
 
     fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
-        if !self.card.has_verify() {
+        if self.verifying_cards().next().is_none() {
             return Pending::ready(Err(unavailable(
                 &self.info.name,
                 "signature verification needs the card's Ed25519 engine, which this card build \
@@ -232,7 +355,7 @@ impl Backend for FpgaBackend {
             // Nothing for the card: every transaction is malformed (or there are none).
             return Pending::ready(verdicts(&batch, Vec::new()));
         }
-        self.submit(|done| Job::Verify {
+        self.submit(true, |done| Job::Verify {
             batch,
             profile,
             done,
@@ -240,11 +363,15 @@ impl Backend for FpgaBackend {
     }
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
-        self.submit(|done| Job::Merkle { leaves, done })
+        self.submit(false, |done| Job::Merkle { leaves, done })
     }
 
     fn verifies(&self) -> bool {
-        self.card.has_verify()
+        self.verifying_cards().next().is_some()
+    }
+
+    fn devices_in_service(&self) -> Option<usize> {
+        Some(self.cards.iter().filter(|c| c.failure().is_none()).count())
     }
 }
 
@@ -400,13 +527,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The worker: runs jobs until the backend is dropped.
+/// The worker of one card: runs its jobs until the backend is dropped. A job is counted
+/// out of `queued` before it is answered, so whoever holds an answer never sees its own
+/// job still counted.
 fn run<T: Transport>(
     mut card: Card<T>,
     rx: &Receiver<Job>,
     failed: &Mutex<Option<String>>,
+    queued: &AtomicUsize,
     device: &str,
 ) {
+    fn settle<R>(queued: &AtomicUsize, done: Completer<R>, result: Result<R, BackendError>) {
+        queued.fetch_sub(1, Ordering::AcqRel);
+        done.complete(result);
+    }
     let out_of_service = || failed.lock().ok().and_then(|f| f.clone());
     let map = |e: CardError| -> BackendError {
         if e.is_device_failure() {
@@ -434,25 +568,34 @@ fn run<T: Transport>(
     };
     while let Ok(job) = rx.recv() {
         match job {
-            Job::Merkle { leaves, done } => done.complete(match out_of_service() {
-                Some(reason) => Err(refuse(reason)),
-                None => card.merkle_root(&leaves).map_err(map),
-            }),
-            Job::Sha512K { message, done } => done.complete(match out_of_service() {
-                Some(reason) => Err(refuse(reason)),
-                None => card.sha512_k(&message).map_err(map),
-            }),
+            Job::Merkle { leaves, done } => {
+                let result = match out_of_service() {
+                    Some(reason) => Err(refuse(reason)),
+                    None => card.merkle_root(&leaves).map_err(map),
+                };
+                settle(queued, done, result);
+            }
+            Job::Sha512K { message, done } => {
+                let result = match out_of_service() {
+                    Some(reason) => Err(refuse(reason)),
+                    None => card.sha512_k(&message).map_err(map),
+                };
+                settle(queued, done, result);
+            }
             Job::Verify {
                 batch,
                 profile,
                 done,
-            } => done.complete(match out_of_service() {
-                Some(reason) => Err(refuse(reason)),
-                None => card
-                    .verify_batch(&batch, profile)
-                    .map_err(map)
-                    .and_then(|valid| verdicts(&batch, valid)),
-            }),
+            } => {
+                let result = match out_of_service() {
+                    Some(reason) => Err(refuse(reason)),
+                    None => card
+                        .verify_batch(&batch, profile)
+                        .map_err(map)
+                        .and_then(|valid| verdicts(&batch, valid)),
+                };
+                settle(queued, done, result);
+            }
         }
     }
 }
@@ -702,6 +845,126 @@ mod tests {
                 assert!(err.contains("VERIFY under"), "{err}");
             }
         }
+    }
+
+    fn cards(fakes: Vec<FakeCard>) -> Result<FpgaBackend, BackendError> {
+        let cards = fakes.into_iter().map(|f| Card::open(f).unwrap()).collect();
+        FpgaBackend::from_cards(cards, "fpga-test")
+    }
+
+    #[test]
+    fn several_cards_share_the_work_and_one_failing_leaves_the_rest_serving() {
+        let batch = Arc::new(mixed_batch());
+        let want = Verdicts::reference(&batch, Profile::Strict);
+        // Card 0 never answers its first real request; cards 1 and 2 are good.
+        let mut bad = FakeCard::new(8, 2048).shuffled(1);
+        bad.mangle = Some((SELF_TEST_REQUESTS, Mangle::Swallow));
+        let b = cards(vec![
+            bad,
+            FakeCard::new(8, 2048).shuffled(2),
+            FakeCard::new(8, 2048).shuffled(3),
+        ])
+        .unwrap();
+        assert_eq!(b.info().devices.len(), 3);
+        assert_eq!(b.devices_in_service(), Some(3));
+        // Six batches in flight at once, each to the card with the least queued: the bad
+        // card gets the first, which fails, and a second unless it has failed by then
+        // (refused at once, as it left service). Every other batch is answered right.
+        let pending: Vec<Pending<Verdicts>> = (0..6)
+            .map(|_| b.verify(Arc::clone(&batch), Profile::Strict))
+            .collect();
+        let results: Vec<Result<Verdicts, BackendError>> =
+            pending.into_iter().map(Pending::wait).collect();
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        assert!((1..=2).contains(&failed), "{results:?}");
+        assert!(results[0].is_err(), "the first batch went to card 0");
+        for r in &results {
+            match r {
+                Ok(v) => assert_eq!(v, &want),
+                Err(e) => assert!(matches!(e, BackendError::DeviceFailed { .. }), "{e}"),
+            }
+        }
+        assert_eq!(b.devices_in_service(), Some(2));
+        assert_eq!(b.failure(), None, "the backend serves on");
+        let statuses = b.card_statuses();
+        assert!(
+            matches!(&statuses[0].1, Err(why) if why.contains("taken out of service")),
+            "{statuses:?}"
+        );
+        assert!(statuses[1].1.is_ok() && statuses[2].1.is_ok());
+        // Everything after goes to the good cards.
+        for _ in 0..4 {
+            assert_eq!(
+                b.verify(Arc::clone(&batch), Profile::Strict).wait(),
+                Ok(want.clone())
+            );
+        }
+        let leaves: Leaves = (0..20).map(|i| vec![i as u8; i]).collect();
+        let root = vigil_core::merkle::root(&leaves);
+        assert_eq!(b.merkle_root(Arc::new(leaves)).wait(), Ok(root));
+    }
+
+    #[test]
+    fn with_every_card_failed_the_backend_fails_and_says_why() {
+        let fakes: Vec<FakeCard> = (0..2)
+            .map(|_| {
+                let mut f = FakeCard::new(8, 2048);
+                f.mangle = Some((SELF_TEST_REQUESTS, Mangle::UnknownTag));
+                f
+            })
+            .collect();
+        let b = cards(fakes).unwrap();
+        let leaves: Arc<Leaves> = Arc::new([b"x"].into_iter().collect());
+        // One request each: both cards fail.
+        let p: Vec<_> = (0..2).map(|_| b.merkle_root(Arc::clone(&leaves))).collect();
+        for r in p {
+            assert!(matches!(r.wait(), Err(BackendError::DeviceFailed { .. })));
+        }
+        assert_eq!(b.devices_in_service(), Some(0));
+        let why = b.failure().expect("out of service");
+        assert_eq!(why.matches("unknown tag").count(), 2, "{why}");
+        let err = b.merkle_root(leaves).wait().unwrap_err().to_string();
+        assert!(
+            err.contains("every card has been taken out of service"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn cards_that_fail_the_self_test_are_listed_and_the_rest_serve() {
+        let mut bad = FakeCard::new(8, 2048);
+        bad.mangle = Some((0, Mangle::FlipBit));
+        let b = cards(vec![bad, FakeCard::new(8, 2048).without_verify()]).unwrap();
+        assert_eq!(b.devices_in_service(), Some(1));
+        let statuses = b.card_statuses();
+        assert!(
+            matches!(&statuses[0].1, Err(why) if why.contains("self-test")),
+            "{statuses:?}"
+        );
+        // The card left has no Ed25519 engine: signatures are refused, roots served.
+        assert!(!b.verifies());
+        let err = b
+            .verify(Arc::new(mixed_batch()), Profile::Strict)
+            .wait()
+            .unwrap_err();
+        assert!(matches!(err, BackendError::Unavailable { .. }), "{err}");
+        let leaves: Leaves = [b"y"].into_iter().collect();
+        let root = vigil_core::merkle::root(&leaves);
+        assert_eq!(b.merkle_root(Arc::new(leaves)).wait(), Ok(root));
+        // And none passing is Unavailable with each card's reason.
+        let fakes = (0..2)
+            .map(|_| {
+                let mut f = FakeCard::new(8, 2048);
+                f.mangle = Some((1, Mangle::FlipBit));
+                f
+            })
+            .collect();
+        let err = cards(fakes).unwrap_err().to_string();
+        assert_eq!(
+            err.matches("failed its known-answer self-test").count(),
+            2,
+            "{err}"
+        );
     }
 
     #[test]

@@ -142,6 +142,15 @@ pub trait Backend: Send + Sync {
     fn kernel_time(&self) -> Option<std::time::Duration> {
         None
     }
+
+    /// For a backend over several devices (a pool of GPUs, several FPGA cards), how many
+    /// are still in service; `None` for one that does not count devices. After a
+    /// [`BackendError::DeviceFailed`], a scheduler keeps a backend that still has devices
+    /// in service (the failed device took itself out; the failed work is re-run
+    /// elsewhere) and takes any other out of service.
+    fn devices_in_service(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[cfg(test)]

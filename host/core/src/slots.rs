@@ -576,6 +576,15 @@ impl Backend for Pool {
             None => self.none_left(),
         }
     }
+
+    fn devices_in_service(&self) -> Option<usize> {
+        Some(
+            self.devices
+                .iter()
+                .filter(|d| d.failure().is_none())
+                .count(),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -767,7 +776,9 @@ mod tests {
         let a = Arc::new(device(Fake::new(1)));
         let b = Arc::new(device(Fake::new(1)));
         let pool = Pool::new("fake", 16, vec![Arc::clone(&a), Arc::clone(&b)]);
+        assert_eq!(pool.devices_in_service(), Some(2));
         a.take_out_of_service("drained");
+        assert_eq!(pool.devices_in_service(), Some(1));
         let small = batch(6, 6);
         for _ in 0..4 {
             assert!(pool
@@ -778,6 +789,7 @@ mod tests {
         b.take_out_of_service("drained");
         let err = pool.verify(small, Profile::Strict).wait().unwrap_err();
         assert!(matches!(err, BackendError::DeviceFailed { .. }), "{err}");
+        assert_eq!(pool.devices_in_service(), Some(0));
         assert_eq!(pool.info().devices.len(), 2);
     }
 

@@ -124,28 +124,13 @@ fn xdma_dir() -> std::path::PathBuf {
     std::env::var_os("VIGIL_XDMA_DIR").map_or_else(|| "/dev".into(), Into::into)
 }
 
-/// Lists every XDMA card (each identity-checked), then opens the first good one as
-/// `--backend fpga` would (with its self-test).
+/// Opens every XDMA card as `--backend fpga` would (identity check and self-test each)
+/// and lists them all: in service, or why not.
 fn probe_fpga() -> Probe {
-    let dir = xdma_dir();
-    let found = vigil_fpga::xdma::discover(&dir, &vigil_fpga::CardOptions::default());
-    let devices: Vec<(String, Result<String, String>)> = match found {
-        Ok(found) => found
-            .into_iter()
-            .map(|d| {
-                let what = d.paths.user.display().to_string();
-                (
-                    what,
-                    d.card
-                        .map(|c| c.info().to_string())
-                        .map_err(|e| e.to_string()),
-                )
-            })
-            .collect(),
-        Err(e) => return probe_report("fpga", "card(s)", Err(unavailable("fpga", e.to_string()))),
-    };
-    // The cards were closed above; opening the backend re-opens the first good one.
-    let opened = FpgaBackend::open_xdma(&dir).map(|_| (1, devices));
+    let opened = FpgaBackend::open_xdma(&xdma_dir()).map(|b| {
+        let in_service = b.devices_in_service().unwrap_or(0);
+        (in_service, b.card_statuses())
+    });
     probe_report("fpga", "card(s)", opened)
 }
 
@@ -160,13 +145,6 @@ fn probe_fpga_sim() -> Probe {
         )
     });
     probe_report("fpga-sim", "card(s)", opened)
-}
-
-fn unavailable(backend: &str, reason: String) -> vigil_core::BackendError {
-    vigil_core::BackendError::Unavailable {
-        backend: backend.into(),
-        reason,
-    }
 }
 
 /// One family's probe line: how many devices are in service, then each device found.

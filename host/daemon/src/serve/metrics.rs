@@ -68,6 +68,9 @@ pub struct Metrics {
     pub shed: IntCounterVec,
     /// Batches re-run on another backend after one failed, by failed and new backend.
     pub fallbacks: IntCounterVec,
+    /// Devices that failed and left service while their backend served on with its
+    /// other devices, by backend.
+    pub device_failures: IntCounterVec,
     /// 1 when a backend passed its self-test and has not failed since, else 0.
     pub backend_healthy: IntGaugeVec,
     /// Batches handed to a backend and not yet answered.
@@ -168,6 +171,12 @@ impl Metrics {
                 "vigil_backend_fallbacks_total",
                 "Batches re-run on another backend after one failed.",
                 &["from", "to"],
+            )?,
+            device_failures: counter(
+                "vigil_device_failures_total",
+                "Devices that failed and left service while their backend served on with \
+                 its other devices.",
+                &["backend"],
             )?,
             backend_healthy: gauge(
                 "vigil_backend_healthy",

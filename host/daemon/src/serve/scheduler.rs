@@ -80,13 +80,30 @@ impl Slot {
 
     /// Settles an error this backend returned for some work: work it cannot take
     /// (`Unavailable`: a leaf over a card's limit, signatures for a card without a
-    /// signature engine) goes elsewhere and leaves it in service; any other error takes
-    /// it out.
+    /// signature engine) goes elsewhere and leaves it in service; a device failure in a
+    /// backend that still has other devices in service (one card of several, one GPU of
+    /// a pool) leaves it in service too, the failed device having taken itself out; any
+    /// other error takes it out. Either way the work is re-run elsewhere.
     fn refused_or_failed(&self, error: &BackendError, metrics: &Metrics) {
         if let BackendError::Unavailable { .. } = error {
             tracing::warn!(backend = %self.name, %error, "work not taken; trying another backend");
-        } else {
-            self.fail(&error.to_string(), metrics);
+            return;
+        }
+        let left = self.backend.devices_in_service().filter(|&n| n > 0);
+        match (error, left) {
+            (BackendError::DeviceFailed { .. }, Some(left)) => {
+                tracing::error!(
+                    backend = %self.name,
+                    %error,
+                    devices_in_service = left,
+                    "a device failed and left service; the backend serves on with the rest"
+                );
+                metrics
+                    .device_failures
+                    .with_label_values(&[&self.name])
+                    .inc();
+            }
+            _ => self.fail(&error.to_string(), metrics),
         }
     }
 
@@ -865,6 +882,82 @@ mod tests {
         assert!(!broken.healthy);
         assert!(broken.health_detail.contains("fell off the bus"));
         assert!(sched.serving());
+    }
+
+    /// Two devices behind one backend: the first batch finds one failing (it leaves
+    /// service), the other serves everything after (computed by the CPU verifier).
+    struct OneOfTwoFails {
+        cpu: CpuBackend,
+        failed_once: std::sync::atomic::AtomicBool,
+    }
+
+    impl Backend for OneOfTwoFails {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                name: "two-cards".into(),
+                devices: vec!["card 0".into(), "card 1".into()],
+                preferred_batch: 1,
+            }
+        }
+        fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+            if self.failed_once.swap(true, Ordering::SeqCst) {
+                self.cpu.verify(batch, profile)
+            } else {
+                Pending::ready(Err(BackendError::DeviceFailed {
+                    device: "card 0".into(),
+                    reason: "no response".into(),
+                }))
+            }
+        }
+        fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+            self.cpu.merkle_root(leaves)
+        }
+        fn devices_in_service(&self) -> Option<usize> {
+            Some(if self.failed_once.load(Ordering::SeqCst) {
+                1
+            } else {
+                2
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backend_with_devices_left_stays_in_service_after_one_fails() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let sched = Scheduler::start(config(), metrics.clone());
+        let cards = Arc::new(OneOfTwoFails {
+            cpu: CpuBackend::new(Some(1)).unwrap(),
+            failed_once: false.into(),
+        });
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![cards, cpu]);
+        let first = request(1, 40);
+        let reply = submit_all(&sched, std::slice::from_ref(&first)).await;
+        let resp = reply.into_iter().next().unwrap().unwrap();
+        assert_eq!(resp.backend, "cpu", "the failed batch is re-run on the CPU");
+        assert_eq!(resp.signature_valid, oracle(&first));
+        // Later batches go to the backend's remaining device.
+        let reqs: Vec<VerifyRequest> = (2..5).map(|i| request(i, 40)).collect();
+        for (req, reply) in reqs.iter().zip(submit_all(&sched, &reqs).await) {
+            let resp = reply.unwrap();
+            assert_eq!(resp.backend, "two-cards");
+            assert_eq!(resp.signature_valid, oracle(req));
+        }
+        let devices = sched.devices();
+        assert!(devices.backends[0].healthy);
+        let text = metrics.render();
+        assert!(
+            text.contains("vigil_device_failures_total{backend=\"two-cards\"} 1"),
+            "{text}"
+        );
+        // Broken (no device count) is still taken out at its first failure.
+        let sched = Scheduler::start(config(), Arc::new(Metrics::new().unwrap()));
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![Arc::new(Broken), cpu]);
+        submit_all(&sched, &[request(9, 40)]).await[0]
+            .as_ref()
+            .unwrap();
+        assert!(!sched.devices().backends[0].healthy);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
