@@ -6,18 +6,14 @@
 
 use std::process::ExitCode;
 
+use vigil_regmap::generated;
+
+const USAGE: &str = "vigil-ucode [--check | --write | --stats]";
+
 fn main() -> ExitCode {
-    let root = vigil_ucode::render::repo_root();
+    let root = vigil_regmap::repo_root();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mode = match args.as_slice() {
-        [] => "--check",
-        [a] if a == "--check" || a == "--write" || a == "--stats" => a.as_str(),
-        _ => {
-            eprintln!("usage: vigil-ucode [--check | --write | --stats]");
-            return ExitCode::from(2);
-        }
-    };
-    if mode == "--stats" {
+    if args == ["--stats"] {
         let code = vigil_ucode::program::program();
         let alu = code.iter().filter(|i| i.op.uses_alu()).count();
         println!("instructions: {} ({} through the ALU)", code.len(), alu);
@@ -28,31 +24,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let result = if mode == "--write" {
-        vigil_ucode::render::write(&root)
-    } else {
-        vigil_ucode::render::check(&root)
-    };
-    match result {
-        Ok(paths) if mode == "--write" => {
-            for p in &paths {
-                println!("wrote {}", p.display());
-            }
-            ExitCode::SUCCESS
-        }
-        Ok(paths) if paths.is_empty() => {
-            println!("verification program: generated files are current");
-            ExitCode::SUCCESS
-        }
-        Ok(paths) => {
-            for p in &paths {
-                eprintln!("stale: {} (run with --write)", p.display());
-            }
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("vigil-ucode: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    generated::main("vigil-ucode", "verification program", USAGE, &args, || {
+        Ok(vigil_ucode::render::generate(&root))
+    })
 }

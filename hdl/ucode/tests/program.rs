@@ -153,7 +153,8 @@ fn the_base_table_is_the_multiples_of_b() {
 
 #[test]
 fn the_generated_rtl_is_current() {
-    let stale = vigil_ucode::render::check(&vigil_ucode::render::repo_root()).unwrap();
+    let root = vigil_regmap::repo_root();
+    let stale = vigil_regmap::generated::stale(&vigil_ucode::render::generate(&root));
     assert!(
         stale.is_empty(),
         "stale: {stale:?}; run `cargo run -p vigil-ucode -- --write`"
