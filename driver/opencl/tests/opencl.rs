@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use vigil_core::conformance::{self, Options};
 use vigil_core::synth::{self, Format, SynthSpec};
@@ -22,6 +22,17 @@ fn options(cache: PathBuf) -> vigil_opencl::Options {
         select: Select::AcceleratorsElseAny,
         cache_dir: Some(cache),
     }
+}
+
+/// Held by every test for its whole run: the tests of this binary run one at a time.
+/// PoCL's device library cache is not safe against one thread releasing a context while
+/// another creates or releases one (it aborted on `pocl_release_dlhandle_cache:
+/// Assertion found->ref_count > 0` in CI when two tests dropped their own backends at
+/// once).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One backend shared by the tests of this binary (each open builds or loads programs).
@@ -55,6 +66,7 @@ fn generated(
 
 #[test]
 fn conforms_on_every_profile_and_merkle() {
+    let _serial = one_at_a_time();
     let backend = backend();
     for d in backend.devices() {
         eprintln!("device: {} -> {:?}", d.summary, d.status);
@@ -76,6 +88,7 @@ fn conforms_on_every_profile_and_merkle() {
 
 #[test]
 fn batches_larger_than_the_initial_buffers() {
+    let _serial = one_at_a_time();
     let backend = backend();
     // More signatures and leaves than the buffers start with, so they must grow, and
     // messages long enough for several SHA-512 blocks.
@@ -93,6 +106,7 @@ fn batches_larger_than_the_initial_buffers() {
 
 #[test]
 fn merkle_edge_sizes() {
+    let _serial = one_at_a_time();
     let backend = backend();
     // Sizes around the fused kernel's group span (2 x group) and powers of two.
     let span = 2 * vigil_kernels::MERKLE_REDUCE_GROUP as usize;
@@ -121,6 +135,7 @@ fn merkle_edge_sizes() {
 
 #[test]
 fn program_binaries_are_cached() {
+    let _serial = one_at_a_time();
     let dir = cache_dir(&format!("opencl-cache-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let first = OpenclBackend::open(&options(dir.clone())).unwrap();
@@ -151,6 +166,7 @@ fn program_binaries_are_cached() {
 
 #[test]
 fn accelerator_selection_skips_cpu_devices() {
+    let _serial = one_at_a_time();
     let found = vigil_opencl::discover().unwrap();
     let opened = OpenclBackend::open(&vigil_opencl::Options {
         select: Select::Accelerators,
@@ -168,6 +184,7 @@ fn accelerator_selection_skips_cpu_devices() {
 
 #[test]
 fn a_failed_device_refuses_work_and_says_why() {
+    let _serial = one_at_a_time();
     // A backend of its own: taking its devices out of service must not affect the
     // shared one the other tests use.
     let backend = OpenclBackend::open(&options(cache_dir("opencl-cache"))).unwrap();
@@ -207,6 +224,7 @@ fn a_failed_device_refuses_work_and_says_why() {
 /// checked independently by `testdata/merkle/check.py`), 2^20 + 1 leaves included.
 #[test]
 fn merkle_known_answer_vectors() {
+    let _serial = one_at_a_time();
     let vectors: serde_json::Value =
         serde_json::from_str(conformance::MERKLE_VECTORS_JSON).unwrap();
     let backend = backend();
