@@ -5,7 +5,8 @@
 //!   batch, where a malformed transaction is marked invalid and the rest still verified;
 //! * [`profile`]: the verification profiles and their reference verdicts;
 //! * [`backend`]: the asynchronous [`Backend`] contract; [`cpu`]: the CPU backend, which
-//!   is both the fallback and the oracle;
+//!   is both the fallback and the oracle; [`cpu_path`]: which code it verifies with
+//!   (a lane-parallel `vigil-simd` verifier, or the reference crates);
 //! * [`merkle`]: the vigil-merkle-v1 tree (roots, inclusion proofs);
 //! * [`synth`]: synthetic batches for tests and benchmarks;
 //! * [`conformance`]: the harness every backend's tests run.
@@ -14,6 +15,7 @@ pub mod backend;
 pub mod batch;
 pub mod conformance;
 pub mod cpu;
+pub mod cpu_path;
 pub mod input;
 pub mod merkle;
 pub mod profile;

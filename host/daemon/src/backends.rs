@@ -26,8 +26,12 @@ use vigil_opencl::{OpenclBackend, Select};
 pub enum Choice {
     /// The best backend present on this machine.
     Auto,
-    /// The CPU (always present).
+    /// The CPU (always present), on the fastest path it runs (`VIGIL_CPU_PATH` forces
+    /// one: avx512ifma, avx2, reference).
     Cpu,
+    /// The CPU on the reference crates, one signature at a time, whatever the CPU
+    /// offers: for comparing against.
+    CpuRef,
     /// NVIDIA GPUs through CUDA.
     Cuda,
     /// GPUs through OpenCL.
@@ -88,9 +92,30 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
         status: CpuBackend::new(threads)
             .map(|cpu| cpu.info().devices.join(", "))
             .map_err(|e| e.to_string()),
+        devices: cpu_paths(),
+    });
+    probes.push(Probe {
+        name: "cpu-ref",
+        status: CpuBackend::reference(threads)
+            .map(|cpu| cpu.info().devices.join(", "))
+            .map_err(|e| e.to_string()),
         devices: Vec::new(),
     });
     probes
+}
+
+/// One line per CPU path: whether this CPU runs it.
+fn cpu_paths() -> Vec<String> {
+    use vigil_core::cpu_path::PathChoice;
+    let mut lines: Vec<String> = vigil_core::cpu_path::Isa::ALL
+        .into_iter()
+        .map(|isa| match PathChoice::Lanes(isa).resolve() {
+            Ok(path) => format!("path      {path}: supported"),
+            Err(e) => format!("path      {isa}: {e}"),
+        })
+        .collect();
+    lines.push("path      reference crates: always".into());
+    lines
 }
 
 /// Opens OpenCL as `--backend opencl` would (building and self-testing every device) and
@@ -209,6 +234,7 @@ fn absent_reason(name: &str, label: &str) -> String {
 pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Backend>> {
     let backend: Arc<dyn Backend> = match choice {
         Choice::Cpu => Arc::new(CpuBackend::new(threads)?),
+        Choice::CpuRef => Arc::new(CpuBackend::reference(threads)?),
         Choice::Auto => {
             let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(threads)?);
             match auto_accelerators().into_iter().next() {

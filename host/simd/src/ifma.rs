@@ -29,6 +29,9 @@
 //! instructions themselves; the only caller of `verify_group` holds a token.
 
 #![allow(unsafe_code)]
+// Index loops on purpose: iterator adaptors and closures are not reliably inlined into the
+// `#[target_feature]` entry (see `Ifma::carry`).
+#![allow(clippy::needless_range_loop)]
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_si512, _mm512_madd52hi_epu64,
@@ -149,36 +152,40 @@ impl Ifma {
     }
 
     /// One parallel carry pass: limbs below 2^62 to limbs below 2^51 + 2^16.
+    ///
+    /// No closures and no array `map` in this module: they are separate functions to
+    /// LLVM, not always inlined into the `#[target_feature]` entry, and an intrinsic
+    /// left outside it becomes a call.
     #[inline(always)]
     fn carry(self, c: [__m512i; 5]) -> Fe {
-        // No array `map` in this module: its closures would not be inlined into the
-        // `#[target_feature]` caller, and every intrinsic would become a call.
         let m = self.set1(MASK51);
-        let h = |i: usize| self.shr::<51>(c[i]);
-        let l = |i: usize| self.vand(c[i], m);
-        Fe([
-            self.vadd(l(0), self.mul19(h(4))),
-            self.vadd(l(1), h(0)),
-            self.vadd(l(2), h(1)),
-            self.vadd(l(3), h(2)),
-            self.vadd(l(4), h(3)),
-        ])
+        let mut out = c;
+        for i in 0..5 {
+            out[i] = self.vand(c[i], m);
+        }
+        out[0] = self.vadd(out[0], self.mul19(self.shr::<51>(c[4])));
+        for i in 1..5 {
+            out[i] = self.vadd(out[i], self.shr::<51>(c[i - 1]));
+        }
+        Fe(out)
     }
 
     /// Columns of a product (lo_k, hi_k: sums of low and high product halves at limb
     /// position k) to a reduced element.
     #[inline(always)]
     fn fold(self, lo: [__m512i; 9], hi: [__m512i; 9]) -> Fe {
-        let col = |k: usize| {
-            let l = if k < 9 { lo[k] } else { self.set1(0) };
-            if k == 0 {
-                l
-            } else {
-                self.vadd(l, self.shl::<1>(hi[k - 1]))
-            }
-        };
-        let c = |k: usize| self.vadd(col(k), self.mul19(col(k + 5)));
-        self.carry([c(0), c(1), c(2), c(3), c(4)])
+        // col_k = lo_k + 2 hi_(k-1), k = 0..=9 (lo_9 = 0).
+        let mut col = [self.set1(0); 10];
+        col[0] = lo[0];
+        for k in 1..9 {
+            col[k] = self.vadd(lo[k], self.shl::<1>(hi[k - 1]));
+        }
+        col[9] = self.shl::<1>(hi[8]);
+        let mut c = [col[0]; 5];
+        for k in 0..5 {
+            c[k] = self.vadd(col[k], self.mul19(col[k + 5]));
+        }
+        self.carry(c)
     }
 }
 
@@ -218,20 +225,29 @@ impl Lanes for Ifma {
 
     #[inline(always)]
     fn add(self, a: Fe, b: Fe) -> Fe {
-        let s = |i: usize| self.vadd(a.0[i], b.0[i]);
-        self.carry([s(0), s(1), s(2), s(3), s(4)])
+        let mut s = a.0;
+        for i in 0..5 {
+            s[i] = self.vadd(a.0[i], b.0[i]);
+        }
+        self.carry(s)
     }
 
     #[inline(always)]
     fn sub(self, a: Fe, b: Fe) -> Fe {
-        let d = |i: usize| self.vsub(self.vadd(a.0[i], self.set1(TWO_P[i])), b.0[i]);
-        self.carry([d(0), d(1), d(2), d(3), d(4)])
+        let mut d = a.0;
+        for i in 0..5 {
+            d[i] = self.vsub(self.vadd(a.0[i], self.set1(TWO_P[i])), b.0[i]);
+        }
+        self.carry(d)
     }
 
     #[inline(always)]
     fn neg(self, a: Fe) -> Fe {
-        let d = |i: usize| self.vsub(self.set1(TWO_P[i]), a.0[i]);
-        self.carry([d(0), d(1), d(2), d(3), d(4)])
+        let mut d = a.0;
+        for i in 0..5 {
+            d[i] = self.vsub(self.set1(TWO_P[i]), a.0[i]);
+        }
+        self.carry(d)
     }
 
     #[inline(always)]
@@ -273,8 +289,11 @@ impl Lanes for Ifma {
 
     #[inline(always)]
     fn select(self, mask: u8, a: Fe, b: Fe) -> Fe {
-        let b = |i: usize| self.blend(mask, a.0[i], b.0[i]);
-        Fe([b(0), b(1), b(2), b(3), b(4)])
+        let mut r = a.0;
+        for i in 0..5 {
+            r[i] = self.blend(mask, a.0[i], b.0[i]);
+        }
+        Fe(r)
     }
 
     #[inline(always)]

@@ -31,6 +31,8 @@ pub(crate) trait Lanes: Copy {
 
     /// Lane `i` holds `words[i]` (little-endian) with bit 255 dropped: the value may be
     /// up to 2^255 - 1, that is, not reduced mod p (decompression takes y that way).
+    // `self` is the instruction-set token (the proof the method may run), not a source.
+    #[allow(clippy::wrong_self_convention)]
     fn from_words(self, words: &[[u64; 4]; MAX_LANES]) -> Self::Fe;
     /// Every lane holds the canonical constant `words`.
     fn splat(self, words: &[u64; 4]) -> Self::Fe;
@@ -52,8 +54,8 @@ pub(crate) trait Lanes: Copy {
     /// The mask with every lane set.
     #[inline(always)]
     fn all(self) -> u8 {
-        // N <= 8, so the shift never overflows and the cast never truncates.
-        ((1u16 << Self::N) - 1) as u8
+        // N <= MAX_LANES = 8: the low N bits.
+        u8::MAX >> (MAX_LANES - Self::N)
     }
 
     /// Lanes where `a` is 0 mod p.

@@ -132,17 +132,13 @@ fn minus_a_table<L: Lanes>(
     d2: L::Fe,
 ) -> ([Cached<L::Fe>; 8], u8) {
     let c1 = point::to_cached(l, p1, d2);
-    let dbl = |p: &Extended<L::Fe>| {
-        point::to_extended(l, &point::double(l, &point::to_projective_e(p)))
-    };
-    let plus_one = |p: &Extended<L::Fe>| point::to_extended(l, &point::add_cached(l, p, &c1));
-    let p2 = dbl(p1);
-    let p3 = plus_one(&p2);
-    let p4 = dbl(&p2);
-    let p5 = plus_one(&p4);
-    let p6 = dbl(&p3);
-    let p7 = plus_one(&p6);
-    let p8 = dbl(&p4);
+    let p2 = double_e(l, p1);
+    let p3 = point::to_extended(l, &point::add_cached(l, &p2, &c1));
+    let p4 = double_e(l, &p2);
+    let p5 = point::to_extended(l, &point::add_cached(l, &p4, &c1));
+    let p6 = double_e(l, &p3);
+    let p7 = point::to_extended(l, &point::add_cached(l, &p6, &c1));
+    let p8 = double_e(l, &p4);
     let small = point::is_identity(l, &point::to_projective_e(&p8));
     let table = [
         c1,
@@ -155,6 +151,12 @@ fn minus_a_table<L: Lanes>(
         point::to_cached(l, &p8, d2),
     ];
     (table, small)
+}
+
+/// [2]P, extended to extended.
+#[inline(always)]
+fn double_e<L: Lanes>(l: L, p: &Extended<L::Fe>) -> Extended<L::Fe> {
+    point::to_extended(l, &point::double(l, &point::to_projective_e(p)))
 }
 
 /// [S]B + [k](-A), digit by digit from the top, as a completed point.
