@@ -372,7 +372,7 @@ mod tests {
         let batch = Arc::new(b.finish());
         for (threads, cpu) in [1, 3]
             .into_iter()
-            .flat_map(|t| every_path(t).map(|c| (t, c)))
+            .flat_map(|t| every_path(t).map(move |c| (t, c)))
         {
             for p in Profile::ALL {
                 let v = cpu.verify(batch.clone(), p).wait().unwrap();

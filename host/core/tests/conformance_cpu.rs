@@ -71,6 +71,13 @@ fn conformance_avx512ifma_100k_generated() {
 }
 
 #[test]
+fn conformance_avx2_100k_generated() {
+    if let Some(b) = lanes_or_skip(Isa::Avx2) {
+        generated_100k(&b);
+    }
+}
+
+#[test]
 fn conformance_cpu_ref_backend() {
     conformance::assert_conforms(&CpuBackend::reference(Some(2)).unwrap());
 }

@@ -20,7 +20,11 @@ fn main() {
         .map(|_| {
             let key = SigningKey::from_bytes(&rng.gen());
             let msg: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-            (key.verifying_key().to_bytes(), key.sign(&msg).to_bytes(), msg)
+            (
+                key.verifying_key().to_bytes(),
+                key.sign(&msg).to_bytes(),
+                msg,
+            )
         })
         .collect();
     let items: Vec<Item<'_>> = data
@@ -45,7 +49,7 @@ fn main() {
         let base = n as f64 / t.elapsed().as_secs_f64();
         assert_eq!(ok, n);
         println!("round {round}: dalek verify_strict {base:.0}/s");
-        for isa in [Isa::Ifma] {
+        for isa in [Isa::Ifma, Isa::Avx2] {
             let Some(v) = LaneVerifier::new(isa) else {
                 println!("  {isa}: not on this CPU");
                 continue;

@@ -44,7 +44,12 @@ mod scalar;
 mod verify;
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod ifma;
+
+#[cfg(test)]
+mod lanes_tests;
 
 pub use verify::Item;
 
@@ -67,16 +72,19 @@ pub enum Rule {
 pub enum Isa {
     /// AVX-512 IFMA (with AVX-512F and DQ): 8 signatures per instruction stream.
     Ifma,
+    /// AVX2: 4 signatures per instruction stream.
+    Avx2,
 }
 
 impl Isa {
     /// Every instruction set, fastest first.
-    pub const ALL: [Isa; 1] = [Isa::Ifma];
+    pub const ALL: [Isa; 2] = [Isa::Ifma, Isa::Avx2];
 
     /// The name used in logs, `vigil devices` and `VIGIL_CPU_PATH`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Ifma => "avx512ifma",
+            Isa::Avx2 => "avx2",
         }
     }
 
@@ -84,6 +92,7 @@ impl Isa {
     pub fn lanes(self) -> usize {
         match self {
             Isa::Ifma => 8,
+            Isa::Avx2 => 4,
         }
     }
 }
@@ -105,6 +114,8 @@ pub struct LaneVerifier {
 enum Imp {
     #[cfg(target_arch = "x86_64")]
     Ifma(ifma::Ifma),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(avx2::Avx2),
 }
 
 impl LaneVerifier {
@@ -113,6 +124,8 @@ impl LaneVerifier {
         match isa {
             #[cfg(target_arch = "x86_64")]
             Isa::Ifma => ifma::Ifma::detect().map(|t| LaneVerifier { imp: Imp::Ifma(t) }),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => avx2::Avx2::detect().map(|t| LaneVerifier { imp: Imp::Avx2(t) }),
             #[cfg(not(target_arch = "x86_64"))]
             _ => None,
         }
@@ -128,6 +141,8 @@ impl LaneVerifier {
         match self.imp {
             #[cfg(target_arch = "x86_64")]
             Imp::Ifma(_) => Isa::Ifma,
+            #[cfg(target_arch = "x86_64")]
+            Imp::Avx2(_) => Isa::Avx2,
         }
     }
 
@@ -154,6 +169,10 @@ impl LaneVerifier {
             // `verify_group` is compiled for.
             #[allow(unsafe_code)]
             Imp::Ifma(t) => unsafe { ifma::verify_group(t, rule, &prepared) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above, for AVX2.
+            #[allow(unsafe_code)]
+            Imp::Avx2(t) => unsafe { avx2::verify_group(t, rule, &prepared) },
         }
     }
 }

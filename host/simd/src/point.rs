@@ -174,11 +174,7 @@ pub(crate) fn add_cached<L: Lanes>(
 
 /// P + Q for an affine Niels Q: 3M.
 #[inline(always)]
-pub(crate) fn add_niels<L: Lanes>(
-    l: L,
-    p: &Extended<L::Fe>,
-    q: &Niels<L::Fe>,
-) -> Completed<L::Fe> {
+pub(crate) fn add_niels<L: Lanes>(l: L, p: &Extended<L::Fe>, q: &Niels<L::Fe>) -> Completed<L::Fe> {
     let pp = l.mul(l.add(p.y, p.x), q.ypx);
     let mm = l.mul(l.sub(p.y, p.x), q.ymx);
     let txy2d = l.mul(p.t, q.xy2d);

@@ -126,11 +126,7 @@ pub(crate) fn verify_group<L: Lanes>(l: L, rule: Rule, p: &Prepared) -> u8 {
 /// [1..8](-A) as cached points (2, 4, 6, 8 by doubling, 3, 5, 7 by adding -A), and the
 /// lanes where [8](-A), hence [8]A, is the identity (A of small order).
 #[inline(always)]
-fn minus_a_table<L: Lanes>(
-    l: L,
-    p1: &Extended<L::Fe>,
-    d2: L::Fe,
-) -> ([Cached<L::Fe>; 8], u8) {
+fn minus_a_table<L: Lanes>(l: L, p1: &Extended<L::Fe>, d2: L::Fe) -> ([Cached<L::Fe>; 8], u8) {
     let c1 = point::to_cached(l, p1, d2);
     let p2 = double_e(l, p1);
     let p3 = point::to_extended(l, &point::add_cached(l, &p2, &c1));

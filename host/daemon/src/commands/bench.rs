@@ -650,10 +650,15 @@ fn print_text(r: &serde_json::Value) {
             println!("  kernels   {k:>12.0} sig/s   (device compute time alone)");
         }
     }
+    let flags: Vec<&str> = m["cpu_flags"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f.as_str()).collect())
+        .unwrap_or_default();
     println!(
-        "  machine: {}, {} cores; commit {}; {}",
+        "  machine: {}, {} cores ({}); commit {}; {}",
         m["cpu"].as_str().unwrap_or("?"),
         m["cores"],
+        flags.join(" "),
         r["commit"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?")
     );
@@ -677,7 +682,39 @@ fn secs(runs: &[Duration]) -> Vec<f64> {
     runs.iter().map(Duration::as_secs_f64).collect()
 }
 
-/// The CPU model and core count, as far as this machine tells.
+/// The vector extensions that decide Vigil's (and the reference crates') CPU speed,
+/// those this CPU has, as `/proc/cpuinfo` spells them.
+fn cpu_flags() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut flags = Vec::new();
+        macro_rules! probe {
+            ($($f:tt),*) => {$(
+                if std::arch::is_x86_feature_detected!($f) {
+                    flags.push($f);
+                }
+            )*};
+        }
+        probe!(
+            "sse4.2",
+            "avx",
+            "avx2",
+            "bmi2",
+            "adx",
+            "sha",
+            "avx512f",
+            "avx512dq",
+            "avx512bw",
+            "avx512vl",
+            "avx512ifma"
+        );
+        flags
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Vec::new()
+}
+
+/// The CPU model, its vector extensions and core count, as far as this machine tells.
 pub(super) fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -692,6 +729,7 @@ pub(super) fn machine() -> serde_json::Value {
         "cpu": cpu,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "os": std::env::consts::OS,
+        "cpu_flags": cpu_flags(),
     })
 }
 
