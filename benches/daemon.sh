@@ -3,8 +3,9 @@
 # beside its baseline from the same run:
 #
 #   1. in-process `vigil bench` (CPU backend): the baseline for 2.
-#   2. `vigil serve --backend cpu` through loadgen, same transactions (2 signers,
-#      200-byte messages, requests of 1,000): the daemon's share of 1.
+#   2. `vigil serve --backend cpu` through loadgen, same transactions ($SIGNERS signers,
+#      default 1; 200-byte messages, requests of 1,000): the daemon's share of 1, with the
+#      CPU seconds the daemon and loadgen each used while it ran.
 #   3. `vigil serve --backend null` (verifies nothing, rejects everything; a benchmark-only
 #      build feature) through loadgen flat out: the service path alone.
 #   4. idle latency of a 64-transaction request, CPU backend, one request at a time.
@@ -18,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DUR=${1:-15}
+SIGNERS=${SIGNERS:-1}
 # Sections to run (default all): SECTIONS="5" benches/daemon.sh 20
 SECTIONS=${SECTIONS:-12345}
 want() { [[ "$SECTIONS" == *"$1"* ]]; }
@@ -49,12 +51,10 @@ start_serve() { # extra serve flags...
     METRICS=$(sed -E 's/.*"metrics":"([^"]+)".*/\1/' "$WORK/serve.out")
     # Wait for /healthz 200 (backends self-tested).
     for _ in $(seq 1 600); do
-        if exec 3<>"/dev/tcp/${METRICS%:*}/${METRICS#*:}" 2>/dev/null; then
-            printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3
-            status=$(head -1 <&3 | cut -d' ' -f2)
-            exec 3<&- 3>&-
-            [ "$status" = 200 ] && return 0
-        fi
+        # In a subshell: a refused connection makes `exec` end a non-interactive shell.
+        status=$( (exec 3<>"/dev/tcp/${METRICS%:*}/${METRICS#*:}" &&
+            printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | cut -d' ' -f2) 2>/dev/null || true)
+        [ "$status" = 200 ] && return 0
         sleep 0.1
     done
     echo "appliance never became healthy" >&2
@@ -66,10 +66,12 @@ stop_serve() {
     wait "$SERVE_PID" || true
 }
 vmhwm() { awk '/VmHWM/ {print $2}' "/proc/$SERVE_PID/status"; }
+# CPU seconds (user + system) a process has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 if want 1; then
 echo "== 1. in-process bench (baseline)" >&2
-"$V" bench --profile strict --count 20000 --signers 2 --msg-len 200..200 --repeat 3 --json >"$WORK/bench.json"
+"$V" bench --profile strict --count 40000 --signers "$SIGNERS" --msg-len 200..200 --repeat 3 --json >"$WORK/bench.json"
 record inprocess "$(cat "$WORK/bench.json")"
 cat "$WORK/bench.json" >&2
 fi
@@ -80,9 +82,19 @@ if want 2 || want 4; then
 start_serve --backend cpu
 if want 2; then
 echo "== 2. through the daemon, CPU backend" >&2
-"${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 4 \
-    --duration "$DUR" --warmup 2 --check >"$WORK/daemon_cpu.json"
-record daemon_cpu "$(cat "$WORK/daemon_cpu.json")"
+serve_cpu0=$(cpu_s "$SERVE_PID")
+"${LG[@]}" --target "http://$GRPC" --batch 1000 --signers "$SIGNERS" --msg-len 200 --concurrency 4 \
+    --duration "$DUR" --warmup 2 --check >"$WORK/daemon_cpu.json" &
+LG_PID=$!
+lg_cpu=0
+while kill -0 "$LG_PID" 2>/dev/null; do
+    lg_cpu=$(cpu_s "$LG_PID" 2>/dev/null || echo "$lg_cpu")
+    sleep 0.2
+done
+wait "$LG_PID"
+serve_cpu=$(python3 -c "print($(cpu_s "$SERVE_PID") - $serve_cpu0)")
+record daemon_cpu "{\"signers\":$SIGNERS,\"serve_cpu_s\":$serve_cpu,\"loadgen_cpu_s\":$lg_cpu,\"loadgen\":$(cat "$WORK/daemon_cpu.json")}"
+echo "daemon CPU ${serve_cpu} s, loadgen CPU ${lg_cpu} s (warm-up included)" >&2
 cat "$WORK/daemon_cpu.json" >&2
 fi
 if want 4; then
@@ -112,7 +124,7 @@ for length in "$DUR" "$((DUR * 3))"; do
       done ) >"$WORK/rss.txt" 2>/dev/null &
     SAMPLER=$!
     # 2,048 in flight: about four times the ~500 such requests the default queue admits.
-    "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers 2 --msg-len 200 --concurrency 2048 \
+    "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers "$SIGNERS" --msg-len 200 --concurrency 2048 \
         --rate "$flood_rate" --duration "$length" --deadline-ms 30000 >"$WORK/flood.json" || true
     peak=$(vmhwm)
     kill "$SAMPLER" 2>/dev/null || true
