@@ -53,7 +53,10 @@ fn point(input: &mut Input<'_>) -> ([u8; 32], Scalar) {
         2 => (craft::mixed(&secret, 1 + pick % 7), secret),
         3 => {
             let aliases = &craft::small_order_aliases()[pick % 8];
-            (aliases[usize::from(input.byte()) % aliases.len()], Scalar::ZERO)
+            (
+                aliases[usize::from(input.byte()) % aliases.len()],
+                Scalar::ZERO,
+            )
         }
         4 => {
             let all = craft::noncanonical_encodings();

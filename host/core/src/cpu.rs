@@ -8,9 +8,10 @@
 //! * **lanes** (the default where the CPU has AVX-512 IFMA or AVX2): `vigil-simd`
 //!   verifies 8 (or 4) signatures per instruction stream, under every profile, with
 //!   exactly the reference crates' verdicts. For `zip215` too: measured on the
-//!   development VM (one thread, 200-byte messages), the IFMA lanes did about 157,000
-//!   verifications a second where ed25519-zebra's batch equation did about 59,000, and
-//!   unlike the batch equation their cost does not grow when signatures fail.
+//!   development VM (`benches/results/cpu.md`, one thread), the IFMA lanes did about
+//!   170,000 verifications a second where ed25519-zebra's batch equation did about
+//!   80,000, and unlike the batch equation their cost does not grow when signatures fail
+//!   (2 threads at 1 % invalid: 335,000 against 69,000).
 //! * **reference** (every other CPU, `VIGIL_CPU_PATH=reference`, and the `cpu-ref`
 //!   backend): the reference crates themselves ([`reference_verify`]):
 //!
