@@ -145,12 +145,12 @@ fn token_or_skip<T>(isa: Isa, token: Option<T>, said: &Once) -> Option<T> {
     token
 }
 
-fn ifma() -> Option<crate::ifma::Ifma> {
+pub(crate) fn ifma() -> Option<crate::ifma::Ifma> {
     static SAID: Once = Once::new();
     token_or_skip(Isa::Ifma, crate::ifma::Ifma::detect(), &SAID)
 }
 
-fn avx2() -> Option<crate::avx2::Avx2> {
+pub(crate) fn avx2() -> Option<crate::avx2::Avx2> {
     static SAID: Once = Once::new();
     token_or_skip(Isa::Avx2, crate::avx2::Avx2::detect(), &SAID)
 }

@@ -50,6 +50,8 @@ mod ifma;
 
 #[cfg(test)]
 mod lanes_tests;
+#[cfg(test)]
+mod point_tests;
 
 pub use verify::Item;
 
