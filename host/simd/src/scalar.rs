@@ -57,18 +57,25 @@ pub(crate) struct DigitMasks {
 
 /// Turns per-lane digit strings into per-position lane masks (lanes past `digits.len()`
 /// get digit 0, the identity).
+///
+/// Branch-free: the digits are random, so a branch per digit mispredicts about half the
+/// time (measured: this function was a tenth of the IFMA path's time with branches).
+/// Lanes with digit 0 land in a slot of their own that nobody reads.
 pub(crate) fn digit_masks(digits: &[[i8; 64]]) -> [DigitMasks; 64] {
-    let mut out = [DigitMasks::default(); 64];
-    for (lane, ds) in digits.iter().enumerate() {
+    let mut abs = [[0u8; 9]; 64];
+    let mut neg = [0u8; 64];
+    for (lane, ds) in digits.iter().enumerate().take(8) {
         let bit = 1u8 << lane;
-        for (m, &d) in out.iter_mut().zip(ds) {
-            if d != 0 {
-                m.abs[usize::from(d.unsigned_abs()) - 1] |= bit;
-            }
-            if d < 0 {
-                m.neg |= bit;
-            }
+        for ((a, n), &d) in abs.iter_mut().zip(neg.iter_mut()).zip(ds) {
+            a[usize::from(d.unsigned_abs()) % 9] |= bit;
+            // d >> 7 is -1 (all ones) for a negative digit, else 0.
+            *n |= bit & d.to_ne_bytes()[0].wrapping_shr(7).wrapping_neg();
         }
+    }
+    let mut out = [DigitMasks::default(); 64];
+    for ((m, a), n) in out.iter_mut().zip(&abs).zip(neg) {
+        m.abs.copy_from_slice(&a[1..]);
+        m.neg = n;
     }
     out
 }
