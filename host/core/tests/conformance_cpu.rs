@@ -26,11 +26,7 @@ fn lanes_or_skip(isa: Isa) -> Option<CpuBackend> {
     match CpuBackend::with_path(Some(2), PathChoice::Lanes(isa)) {
         Ok(b) => Some(b),
         Err(e) => {
-            let required = std::env::var("VIGIL_REQUIRE_ISA").unwrap_or_default();
-            assert!(
-                !required.split(',').any(|r| r == isa.name()),
-                "VIGIL_REQUIRE_ISA names {isa}: {e}"
-            );
+            assert!(!isa.required_by_env(), "VIGIL_REQUIRE_ISA names {isa}: {e}");
             eprintln!("NOT TESTED: {e}");
             None
         }

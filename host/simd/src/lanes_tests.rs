@@ -3,7 +3,7 @@
 //!
 //! Each test is written once, generic over `L: Lanes`, and run for every instruction set
 //! this CPU has. One it lacks is skipped with a `NOT TESTED` line on stderr, unless
-//! `VIGIL_REQUIRE_ISA=<name>[,<name>]` names it (as CI sets where the machine has it):
+//! `VIGIL_REQUIRE_ISA=<name>[,<name>]` names it (set it on a machine known to have it):
 //! then the test fails, so a missing path can never pass silently.
 //!
 //! The inputs mix uniformly random 256-bit words with extreme values (0, 1, p - 1, p,
@@ -123,19 +123,12 @@ fn models(w: &Words) -> Vec<BigUint> {
     w.iter().map(model).collect()
 }
 
-fn required(name: &str) -> bool {
-    std::env::var("VIGIL_REQUIRE_ISA")
-        .unwrap_or_default()
-        .split(',')
-        .any(|r| r == name)
-}
-
 /// `token`, or `None` after saying (once) that `isa` was not tested; a failure when the
 /// environment requires it.
 fn token_or_skip<T>(isa: Isa, token: Option<T>, said: &Once) -> Option<T> {
     if token.is_none() {
         assert!(
-            !required(isa.name()),
+            !isa.required_by_env(),
             "VIGIL_REQUIRE_ISA names {isa} but this CPU lacks it"
         );
         said.call_once(|| {
@@ -158,14 +151,15 @@ pub(crate) fn avx2() -> Option<crate::avx2::Avx2> {
 /// Runs the generic check `f(token, args...)` for every instruction set the CPU has.
 macro_rules! each_isa {
     ($f:ident($($arg:expr),* $(,)?)) => {{
-        if let Some(t) = ifma() {
+        if let Some(t) = $crate::lanes_tests::ifma() {
             $f(t, $($arg),*);
         }
-        if let Some(t) = avx2() {
+        if let Some(t) = $crate::lanes_tests::avx2() {
             $f(t, $($arg),*);
         }
     }};
 }
+pub(crate) use each_isa;
 
 // ---- the generic checks ----
 

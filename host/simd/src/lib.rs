@@ -90,6 +90,16 @@ impl Isa {
         }
     }
 
+    /// Whether `VIGIL_REQUIRE_ISA` (a comma-separated list of names) names this
+    /// instruction set: a test that would skip it because the CPU lacks it must fail
+    /// instead, so that a path never passes untested where it was meant to run.
+    pub fn required_by_env(self) -> bool {
+        std::env::var("VIGIL_REQUIRE_ISA")
+            .unwrap_or_default()
+            .split(',')
+            .any(|r| r == self.name())
+    }
+
     /// Signatures per instruction stream.
     pub fn lanes(self) -> usize {
         match self {

@@ -15,7 +15,7 @@ use curve25519_dalek::traits::IsIdentity;
 use proptest::prelude::*;
 
 use crate::lanes::{Lanes, MAX_LANES};
-use crate::lanes_tests::{avx2, ifma};
+use crate::lanes_tests::each_isa;
 use crate::point;
 
 type Encodings = [[u8; 32]; MAX_LANES];
@@ -162,18 +162,6 @@ fn arithmetic<L: Lanes>(
             "small order, lane {i}"
         );
     }
-}
-
-/// Runs `f(token, args...)` for every instruction set the CPU has.
-macro_rules! each_isa {
-    ($f:ident($($arg:expr),* $(,)?)) => {{
-        if let Some(t) = ifma() {
-            $f(t, $($arg),*);
-        }
-        if let Some(t) = avx2() {
-            $f(t, $($arg),*);
-        }
-    }};
 }
 
 /// Encodings: random, near p (y >= p), and every small-order point with either sign.

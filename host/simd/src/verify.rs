@@ -159,38 +159,25 @@ fn double_e<L: Lanes>(l: L, p: &Extended<L::Fe>) -> Extended<L::Fe> {
 #[inline(always)]
 fn double_scalar_mul<L: Lanes>(l: L, table: &[Cached<L::Fe>; 8], p: &Prepared) -> Completed<L::Fe> {
     let base = point::base_table(l);
-    let mut acc: Option<Completed<L::Fe>> = None;
-    for pos in (0..64).rev() {
-        let q = match &acc {
-            None => point::identity(l),
-            Some(c) => {
-                let mut pr = point::to_projective(l, c);
-                for _ in 0..3 {
-                    pr = point::to_projective(l, &point::double(l, &pr));
-                }
-                point::to_extended(l, &point::double(l, &pr))
-            }
-        };
+    let mut q = point::identity(l);
+    let mut pos = 63;
+    loop {
         let k = &p.k[pos];
-        let q = point::to_extended(
+        let q_k = point::to_extended(
             l,
             &point::add_cached(l, &q, &point::select_cached(l, table, &k.abs, k.neg)),
         );
         let s = &p.s[pos];
-        acc = Some(point::add_niels(
-            l,
-            &q,
-            &point::select_niels(l, &base, &s.abs, s.neg),
-        ));
-    }
-    // The loop runs 64 times, so `acc` is always set; the identity stands in otherwise.
-    acc.unwrap_or_else(|| {
-        let id = point::identity(l);
-        Completed {
-            x: id.x,
-            y: id.y,
-            z: id.z,
-            t: id.z,
+        let acc = point::add_niels(l, &q_k, &point::select_niels(l, &base, &s.abs, s.neg));
+        if pos == 0 {
+            return acc;
         }
-    })
+        // Four doublings before the next digit position.
+        let mut pr = point::to_projective(l, &acc);
+        for _ in 0..3 {
+            pr = point::to_projective(l, &point::double(l, &pr));
+        }
+        q = point::to_extended(l, &point::double(l, &pr));
+        pos -= 1;
+    }
 }
