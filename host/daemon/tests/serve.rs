@@ -202,8 +202,15 @@ async fn stream_many_in_flight_out_of_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_sheds_with_resource_exhausted_and_loses_no_accepted_request() {
     // A queue of 600 signatures; 30 concurrent requests of 100 signatures.
-    let app =
-        Appliance::start(&["--queue-signatures", "600", "--max-in-flight-batches", "1"]).await;
+    let app = Appliance::start(&[
+        "--queue-signatures",
+        "600",
+        "--max-batch-signatures",
+        "600",
+        "--max-in-flight-batches",
+        "1",
+    ])
+    .await;
     let client = app.client().await;
     let mut tasks = Vec::new();
     for i in 0..30u64 {
@@ -257,8 +264,15 @@ async fn overload_sheds_with_resource_exhausted_and_loses_no_accepted_request() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_client_does_not_starve_a_light_one() {
-    let app =
-        Appliance::start(&["--queue-signatures", "2000", "--max-in-flight-batches", "1"]).await;
+    let app = Appliance::start(&[
+        "--queue-signatures",
+        "2000",
+        "--max-batch-signatures",
+        "2000",
+        "--max-in-flight-batches",
+        "1",
+    ])
+    .await;
     let flood_until = Instant::now() + Duration::from_secs(4);
     let mut flooders = Vec::new();
     for f in 0..12u64 {

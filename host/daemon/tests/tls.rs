@@ -174,3 +174,37 @@ async fn mutual_tls_refuses_clients_without_an_accepted_certificate() {
     assert!(good.verify(req).await.is_ok());
     std::fs::remove_dir_all(&pki.dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_that_never_finishes_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pki = pki("handshake");
+    let app = Appliance::spawn(&[
+        "--tls-cert",
+        &path(&pki.dir, "server.pem"),
+        "--tls-key",
+        &path(&pki.dir, "server.key"),
+        "--handshake-timeout-ms",
+        "500",
+    ]);
+    wait_tls_ready(&app, &pki.ca_pem, None).await;
+    // One connection silent, one with the first bytes of a ClientHello only.
+    let mut silent = tokio::net::TcpStream::connect(app.grpc).await.unwrap();
+    let mut partial = tokio::net::TcpStream::connect(app.grpc).await.unwrap();
+    partial.write_all(&[0x16, 0x03, 0x01, 0x00]).await.unwrap();
+    for stream in [&mut silent, &mut partial] {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the server should close a stalled handshake");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    // Served as before.
+    let mut client = tls_client(&app, &pki.ca_pem, None).await.unwrap();
+    let req = request(1, Profile::Strict, 4, 1, false, 1);
+    assert_verdicts(
+        &req,
+        &client.verify(req.clone()).await.unwrap().into_inner(),
+    );
+    std::fs::remove_dir_all(&pki.dir).unwrap();
+}

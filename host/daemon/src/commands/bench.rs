@@ -28,6 +28,9 @@ use vigil_core::synth::{self, SynthSpec};
 use vigil_core::{merkle, Backend, Batch, Leaves, Profile};
 
 use super::gen::parse_range;
+use super::limits::{
+    self, MAX_BASELINE, MAX_BATCH, MAX_COUNT, MAX_ITERATIONS, MAX_MERKLE_LEAVES, MAX_REPEAT,
+};
 use super::{FormatArg, ProfileArg};
 use crate::backends::{self, Choice};
 
@@ -40,29 +43,30 @@ pub struct BenchArgs {
     /// Verification rules (not needed with --merkle).
     #[arg(long, value_enum, required_unless_present_any = ["merkle", "crossover"])]
     profile: Option<ProfileArg>,
-    /// Transactions (or leaves, with --merkle).
-    #[arg(long, default_value_t = 100_000)]
+    /// Transactions (or leaves, with --merkle), 1 to 100,000,000 (and at most 4 GiB of
+    /// them).
+    #[arg(long, default_value_t = 100_000, value_parser = limits::usize_in(1..=MAX_COUNT))]
     count: usize,
-    /// Backend worker threads (default: one per core).
-    #[arg(long)]
+    /// Backend worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_parser = limits::threads())]
     threads: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Signers per transaction.
-    #[arg(long, default_value_t = 1)]
+    /// Signers per transaction (1 to 255).
+    #[arg(long, default_value_t = 1, value_parser = limits::signers())]
     signers: usize,
-    /// Message length range, MIN..MAX.
+    /// Message length range, MIN..MAX (at most 65535).
     #[arg(long, default_value = "32..256", value_parser = parse_range)]
     msg_len: RangeInclusive<usize>,
-    /// Fraction of transactions with an invalid signature.
-    #[arg(long, default_value_t = 0.0)]
+    /// Fraction of transactions with an invalid signature (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = limits::fraction)]
     invalid_fraction: f64,
     /// Input form the batch is generated in.
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
     format: FormatArg,
-    /// Timed runs of each side; the best is reported.
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs of each side, 1 to 1000; the best is reported.
+    #[arg(long, default_value_t = 3, value_parser = limits::usize_in(1..=MAX_REPEAT))]
     repeat: usize,
     /// Seed of the generated batch.
     #[arg(long, default_value_t = 1)]
@@ -74,19 +78,20 @@ pub struct BenchArgs {
     /// one at a time, --iterations of them, host memory to verdicts.
     #[arg(long, conflicts_with = "merkle")]
     latency: bool,
-    /// Transactions per batch in --latency mode.
-    #[arg(long, default_value_t = 64)]
+    /// Transactions per batch in --latency mode, 1 to 1,000,000.
+    #[arg(long, default_value_t = 64, value_parser = limits::usize_in(1..=MAX_BATCH))]
     batch: usize,
-    /// Timed batches in --latency mode (after as many again for warm-up, at most 200).
-    #[arg(long, default_value_t = 2_000)]
+    /// Timed batches in --latency mode, 1 to 1,000,000 (after as many again for
+    /// warm-up, at most 200).
+    #[arg(long, default_value_t = 2_000, value_parser = limits::usize_in(1..=MAX_ITERATIONS))]
     iterations: usize,
     /// Also measure these backends on the same generated data (comma-separated), each
     /// reported on its own line: the same-run comparison, without generating twice.
     #[arg(long, value_enum, value_delimiter = ',')]
     compare: Vec<Choice>,
     /// Run the single-thread baseline on at most this many signatures (its rate is
-    /// what is compared; the backend's verdicts are still all checked).
-    #[arg(long)]
+    /// what is compared; the backend's verdicts are still all checked); at least 1.
+    #[arg(long, value_parser = limits::usize_in(1..=MAX_BASELINE))]
     baseline_max: Option<usize>,
     /// Measure the batch size from which --backend beats the CPU backend (the table
     /// `serve` measures at start-up to route small batches).
@@ -96,9 +101,7 @@ pub struct BenchArgs {
 
 /// Runs `vigil bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.repeat == 0 || args.count == 0 {
-        bail!("--repeat and --count must be at least 1");
-    }
+    check_sizes(&args)?;
     let backend = backends::open(args.backend, args.threads)?;
     if args.crossover {
         return bench_crossover(&args, &*backend);
@@ -133,6 +136,34 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the flags ask to generate, checked before a backend is opened or anything is
+/// generated (clap has checked each flag on its own).
+fn check_sizes(args: &BenchArgs) -> Result<(), limits::ArgError> {
+    let max_msg = *args.msg_len.end();
+    if args.crossover {
+        // Generates its own fixed sizes.
+        Ok(())
+    } else if args.merkle {
+        // --count's own range keeps the leaves within one arena.
+        const _: () = assert!(MAX_COUNT <= MAX_MERKLE_LEAVES);
+        Ok(())
+    } else if args.latency {
+        limits::check_generated(
+            "--batch, --signers and --msg-len",
+            u128::from(LATENCY_BATCHES) * args.batch as u128,
+            args.signers,
+            max_msg,
+        )
+    } else {
+        limits::check_generated(
+            "--count, --signers and --msg-len",
+            args.count as u128,
+            args.signers,
+            max_msg,
+        )
+    }
 }
 
 fn bench_signatures(
@@ -403,9 +434,6 @@ fn bench_latency(
     backend: &dyn Backend,
     progress: &Progress,
 ) -> anyhow::Result<serde_json::Value> {
-    if args.batch == 0 || args.iterations == 0 {
-        bail!("--batch and --iterations must be at least 1");
-    }
     progress.phase("generating", LATENCY_BATCHES);
     let mut batches = Vec::new();
     for i in 0..LATENCY_BATCHES {
@@ -509,7 +537,8 @@ fn bench_merkle(
 ) -> anyhow::Result<serde_json::Value> {
     progress.phase("leaves", 1);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(args.seed);
-    let mut leaves = Leaves::with_capacity(args.count, args.count * 32);
+    // At most MAX_MERKLE_LEAVES (check_sizes), so the product cannot saturate.
+    let mut leaves = Leaves::with_capacity(args.count, args.count.saturating_mul(32));
     let mut leaf = [0u8; 32];
     for _ in 0..args.count {
         rng.fill_bytes(&mut leaf);

@@ -10,6 +10,7 @@ use anyhow::bail;
 use clap::Args;
 use vigil_core::conformance::{self, Options};
 
+use super::limits::{self, MAX_CONFORMANCE_BATCH, MAX_CONFORMANCE_GENERATED};
 use crate::backends::{self, Choice};
 
 /// Arguments of `vigil conformance`.
@@ -18,17 +19,20 @@ pub struct ConformanceArgs {
     /// Backend to check.
     #[arg(long, value_enum, default_value_t = Choice::Auto)]
     backend: Choice,
-    /// Random and adversarial transactions generated per profile (besides the fixed sets).
-    #[arg(long, default_value_t = 20_000)]
+    /// Random and adversarial transactions generated per profile (besides the fixed
+    /// sets), 0 to 1,000,000.
+    #[arg(long, default_value_t = 20_000,
+          value_parser = limits::usize_in(0..=MAX_CONFORMANCE_GENERATED))]
     generated: usize,
-    /// Most transactions in one batch handed to the backend.
-    #[arg(long, default_value_t = 4_096)]
+    /// Most transactions in one batch handed to the backend, 1 to 1,048,576.
+    #[arg(long, default_value_t = 4_096,
+          value_parser = limits::usize_in(1..=MAX_CONFORMANCE_BATCH))]
     max_batch: usize,
     /// Seed of the generated cases.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Backend worker threads (CPU backend; default: one per core).
-    #[arg(long)]
+    /// Backend worker threads, 1 to 1024 (CPU backend; default: one per core).
+    #[arg(long, value_parser = limits::threads())]
     threads: Option<usize>,
 }
 
@@ -39,7 +43,7 @@ pub fn run(args: ConformanceArgs) -> anyhow::Result<()> {
     let opts = Options {
         generated: args.generated,
         seed: args.seed,
-        max_batch: args.max_batch.max(1),
+        max_batch: args.max_batch,
     };
     let started = std::time::Instant::now();
     let report = conformance::run(&*backend, &opts);

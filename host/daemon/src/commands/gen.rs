@@ -4,29 +4,30 @@ use std::io::Write as _;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use clap::Args;
 use vigil_core::synth::{self, SynthSpec};
 
+use super::limits::{self, MAX_COUNT, MAX_MSG_LEN};
 use super::{FormatArg, ProfileArg};
 
 /// Arguments of `vigil gen`.
 #[derive(Debug, Args)]
 pub struct GenArgs {
-    /// Number of transactions.
-    #[arg(long)]
+    /// Number of transactions (1 to 100,000,000, and at most 4 GiB of them).
+    #[arg(long, value_parser = limits::usize_in(1..=MAX_COUNT))]
     count: usize,
     /// The profile whose rules the invalid signatures break.
     #[arg(long, value_enum)]
     profile: ProfileArg,
     /// Fraction of transactions with one invalid signature (0 to 1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = limits::fraction)]
     invalid_fraction: f64,
-    /// Message length range in bytes, MIN..MAX (inclusive) or one length.
+    /// Message length range in bytes, MIN..MAX (inclusive) or one length; at most 65535.
     #[arg(long, default_value = "32..256", value_parser = parse_range)]
     msg_len: RangeInclusive<usize>,
     /// Signers per transaction (1 to 255).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = limits::signers())]
     signers: usize,
     /// Output form.
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
@@ -54,12 +55,16 @@ impl GenArgs {
     }
 }
 
-/// Parses `MIN..MAX` (both inclusive) or a single length.
+/// Parses `MIN..MAX` (both inclusive) or a single length, at most [`MAX_MSG_LEN`].
 pub fn parse_range(s: &str) -> Result<RangeInclusive<usize>, String> {
-    let num = |t: &str| {
-        t.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("{t:?} is not a length"))
+    let num = |t: &str| match t.trim().parse::<usize>() {
+        Ok(n) if n <= MAX_MSG_LEN => Ok(n),
+        // Digits only: a length too long (perhaps past usize); anything else is no length.
+        _ if !t.trim().is_empty() && t.trim().bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "{} is longer than a message can be (0 to {MAX_MSG_LEN} bytes)",
+            t.trim()
+        )),
+        _ => Err(format!("{t:?} is not a length")),
     };
     let (lo, hi) = match s.split_once("..") {
         Some((lo, hi)) => (num(lo)?, num(hi.strip_prefix('=').unwrap_or(hi))?),
@@ -76,12 +81,12 @@ pub fn parse_range(s: &str) -> Result<RangeInclusive<usize>, String> {
 
 /// Runs `vigil gen`.
 pub fn run(args: GenArgs) -> anyhow::Result<()> {
-    if args.count > 100_000_000 {
-        bail!(
-            "--count {} is more than this tool generates (100000000)",
-            args.count
-        );
-    }
+    limits::check_generated(
+        "--count, --signers and --msg-len",
+        args.count as u128,
+        args.signers,
+        *args.msg_len.end(),
+    )?;
     let txs = synth::generate(&args.spec())?;
     let mut out = super::open_output(&args.output)?;
     for tx in &txs {
@@ -103,5 +108,16 @@ mod tests {
         assert_eq!(parse_range("32").unwrap(), 32..=32);
         assert!(parse_range("9..3").is_err());
         assert!(parse_range("a..3").is_err());
+        assert_eq!(parse_range("65535").unwrap(), 65535..=65535);
+        for huge in [
+            "65536",
+            "0..65536",
+            "18446744073709551615",
+            "0..99999999999999999999999",
+        ] {
+            let e = parse_range(huge).unwrap_err();
+            assert!(e.contains("longer than"), "{huge}: {e}");
+        }
+        assert!(parse_range("-1").unwrap_err().contains("not a length"));
     }
 }

@@ -45,6 +45,10 @@ use vigil_client::{Client, ClientConfig, ClientError, Pipeline, TlsConfig};
 use vigil_core::synth::{self, Format, SynthSpec};
 use vigil_core::{BatchBuilder, Profile};
 
+use super::limits::{
+    self, MAX_BATCH, MAX_CONCURRENCY, MAX_DEADLINE_MS, MAX_MSG_LEN, MAX_POOL, MAX_REQUESTS,
+    MAX_THREADS,
+};
 use super::ProfileArg;
 
 /// Arguments of `vigil loadgen`.
@@ -72,38 +76,40 @@ pub struct LoadgenArgs {
     /// Transaction form sent.
     #[arg(long, value_enum, default_value_t = FormArg::Generic)]
     form: FormArg,
-    /// Transactions per request.
-    #[arg(long, default_value_t = 1000)]
+    /// Transactions per request, 1 to 1,000,000.
+    #[arg(long, default_value_t = 1000, value_parser = limits::usize_in(1..=MAX_BATCH))]
     batch: usize,
-    /// Signers per transaction.
-    #[arg(long, default_value_t = 2)]
+    /// Signers per transaction (1 to 255).
+    #[arg(long, default_value_t = 2, value_parser = limits::signers())]
     signers: usize,
-    /// Message length in bytes (instruction data length in the Solana form).
-    #[arg(long, default_value_t = 200)]
+    /// Message length in bytes (instruction data length in the Solana form), at most
+    /// 65535.
+    #[arg(long, default_value_t = 200, value_parser = limits::usize_in(0..=MAX_MSG_LEN as u64))]
     msg_len: usize,
-    /// Fraction of transactions with an invalid signature.
-    #[arg(long, default_value_t = 0.0)]
+    /// Fraction of transactions with an invalid signature (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = limits::fraction)]
     invalid_fraction: f64,
-    /// Requests per second, scheduled open-loop (absent: closed loop, flat out).
-    #[arg(long)]
+    /// Requests per second, scheduled open-loop, at most 10,000,000 (absent: closed
+    /// loop, flat out).
+    #[arg(long, value_parser = limits::rate)]
     rate: Option<f64>,
-    /// Requests in flight at most.
-    #[arg(long, default_value_t = 8)]
+    /// Requests in flight at most, 1 to 100,000.
+    #[arg(long, default_value_t = 8, value_parser = limits::usize_in(1..=MAX_CONCURRENCY))]
     concurrency: usize,
-    /// Seconds of measured load (ignored with --requests).
-    #[arg(long, default_value_t = 10.0)]
+    /// Seconds of measured load, at most 30 days (ignored with --requests).
+    #[arg(long, default_value_t = 10.0, value_parser = limits::seconds)]
     duration: f64,
-    /// Send this many measured requests instead of running for --duration.
-    #[arg(long)]
+    /// Send this many measured requests instead of running for --duration (1 to 10^10).
+    #[arg(long, value_parser = limits::u64_in(1..=MAX_REQUESTS))]
     requests: Option<u64>,
-    /// Deadline of each request, in milliseconds.
-    #[arg(long, default_value_t = 5000)]
+    /// Deadline of each request, in milliseconds (1 to 3,600,000: an hour).
+    #[arg(long, default_value_t = 5000, value_parser = limits::u64_in(1..=MAX_DEADLINE_MS))]
     deadline_ms: u64,
     /// Send on VerifyStream pipelines (one per appliance address) instead of unary calls.
     #[arg(long)]
     stream: bool,
-    /// Seconds of unmeasured load before measuring.
-    #[arg(long, default_value_t = 0.0)]
+    /// Seconds of unmeasured load before measuring, at most 30 days.
+    #[arg(long, default_value_t = 0.0, value_parser = limits::seconds_or_zero)]
     warmup: f64,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -111,12 +117,12 @@ pub struct LoadgenArgs {
     /// Check every response's verdicts against the generator's; fail on a difference.
     #[arg(long)]
     check: bool,
-    /// Worker threads of the client runtime (loadgen shares the machine it measures
-    /// from; raise this when one thread cannot keep up).
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads of the client runtime, 1 to 1024 (loadgen shares the machine it
+    /// measures from; raise this when one thread cannot keep up).
+    #[arg(long, default_value_t = 1, value_parser = limits::usize_in(1..=MAX_THREADS))]
     client_threads: usize,
-    /// Distinct requests generated before timing and sent in turn.
-    #[arg(long, default_value_t = 16)]
+    /// Distinct requests generated before timing and sent in turn, 1 to 4096.
+    #[arg(long, default_value_t = 16, value_parser = limits::usize_in(1..=MAX_POOL))]
     pool: usize,
     /// Seed of the first generated request (request i uses seed + i).
     #[arg(long, default_value_t = 1)]
@@ -153,27 +159,16 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     runtime.block_on(main(args))
 }
 
+/// Checks what clap cannot see flag by flag (it has checked each flag's range while
+/// parsing), before anything is generated or started.
 fn validate(args: &LoadgenArgs) -> anyhow::Result<()> {
-    if args.batch == 0 || args.concurrency == 0 || args.pool == 0 || args.client_threads == 0 {
-        bail!("--batch, --concurrency, --pool and --client-threads must be at least 1");
-    }
-    if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            bail!("--rate must be a positive number of requests per second");
-        }
-    }
-    if args.requests == Some(0) {
-        bail!("--requests must be at least 1");
-    }
-    if !(args.duration.is_finite() && args.duration > 0.0) {
-        bail!("--duration must be a positive number of seconds");
-    }
-    if !(args.warmup.is_finite() && args.warmup >= 0.0) {
-        bail!("--warmup must be zero or a positive number of seconds");
-    }
-    if args.deadline_ms == 0 {
-        bail!("--deadline-ms must be at least 1");
-    }
+    // The whole pool is held in memory: --pool requests of --batch transactions.
+    limits::check_generated(
+        "--pool, --batch, --signers and --msg-len",
+        args.pool as u128 * args.batch as u128,
+        args.signers,
+        args.msg_len,
+    )?;
     Ok(())
 }
 
@@ -414,7 +409,10 @@ async fn open_loop(
     let start = tokio::time::Instant::now();
     let mut in_flight = JoinSet::new();
     for i in 0u64.. {
-        let offset = Duration::from_secs_f64(i as f64 / rate);
+        // An offset past what a Duration holds is past any end.
+        let Ok(offset) = Duration::try_from_secs_f64(i as f64 / rate) else {
+            break;
+        };
         if stop.reached(i, offset) {
             break;
         }
@@ -494,8 +492,8 @@ impl Stats {
         match result {
             Ok(_) => {
                 c.ok += 1;
-                c.transactions += item.transactions;
-                c.signatures += item.signatures;
+                c.transactions = c.transactions.saturating_add(item.transactions);
+                c.signatures = c.signatures.saturating_add(item.signatures);
                 let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
                 c.latency_us.saturating_record(us.max(1));
                 if let Some(n) = mismatched.filter(|&n| n > 0) {

@@ -8,6 +8,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use vigil_core::{merkle, Leaves};
 
+use super::limits;
 use crate::backends::{self, Choice};
 
 /// Arguments of `vigil merkle`.
@@ -23,8 +24,8 @@ pub struct MerkleArgs {
     /// or a GPU for large trees).
     #[arg(long, value_enum, default_value = "auto")]
     backend: Choice,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_parser = limits::threads())]
     threads: Option<usize>,
 }
 
@@ -33,15 +34,8 @@ pub struct MerkleArgs {
 pub fn run(args: MerkleArgs) -> anyhow::Result<()> {
     let input = super::read_input(&args.input)?;
     let leaves = Arc::new(parse_leaves(&input)?);
-    let backend = backends::open(args.backend, args.threads)?;
-    let root = backend
-        .merkle_root(leaves.clone())
-        .wait()
-        .context("Merkle root failed")?;
-    if args.proofs.is_empty() {
-        println!("{}", hex::encode(root));
-        return Ok(());
-    }
+    drop(input);
+    // Indices are checked before a backend is opened: a bad one fails at once.
     let mut indices = Vec::with_capacity(args.proofs.len());
     for &i in &args.proofs {
         match usize::try_from(i) {
@@ -51,6 +45,15 @@ pub fn run(args: MerkleArgs) -> anyhow::Result<()> {
                 leaves.len()
             ),
         }
+    }
+    let backend = backends::open(args.backend, args.threads)?;
+    let root = backend
+        .merkle_root(leaves.clone())
+        .wait()
+        .context("Merkle root failed")?;
+    if indices.is_empty() {
+        println!("{}", hex::encode(root));
+        return Ok(());
     }
     let proofs = merkle::inclusion_proofs(&leaves, &indices)?;
     let proofs: Vec<serde_json::Value> = proofs

@@ -4,6 +4,7 @@ mod bench;
 mod conformance;
 mod devices;
 mod gen;
+mod limits;
 mod loadgen;
 mod merkle;
 mod verify;

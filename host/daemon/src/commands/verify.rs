@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 use vigil_core::input::{jsonl, solana};
 
-use super::{FormatArg, ProfileArg};
+use super::{limits, FormatArg, ProfileArg};
 use crate::backends::{self, Choice};
 
 /// Arguments of `vigil verify`.
@@ -28,8 +28,8 @@ pub struct VerifyArgs {
     /// Output file, `-` for standard output.
     #[arg(long, default_value = "-")]
     output: PathBuf,
-    /// CPU worker threads (default: one per core).
-    #[arg(long)]
+    /// CPU worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_parser = limits::threads())]
     threads: Option<usize>,
 }
 

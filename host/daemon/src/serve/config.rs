@@ -80,6 +80,70 @@ pub struct ServeArgs {
     /// Runtime threads for the network and scheduling (default: min(cores, 4)).
     #[arg(long)]
     pub io_threads: Option<usize>,
+    /// Open client connections at most, on the gRPC port (default: 4,096, or fewer
+    /// where the file-descriptor limit demands).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Open connections from one IP address at most.
+    #[arg(long)]
+    pub max_connections_per_ip: Option<usize>,
+    /// Concurrent calls (HTTP/2 streams) per connection at most.
+    #[arg(long)]
+    pub max_streams_per_connection: Option<usize>,
+    /// Milliseconds a new connection has to finish its TLS handshake and send the
+    /// HTTP/2 preface (or, on the metrics port, a request's headers).
+    #[arg(long)]
+    pub handshake_timeout_ms: Option<u64>,
+    /// Seconds a connection may stay silent (no bytes received) before it is closed.
+    /// Clients that keep idle channels open send HTTP/2 keepalive pings.
+    #[arg(long)]
+    pub idle_timeout_secs: Option<u64>,
+    /// Inclusion proofs one MerkleRoot request may ask for.
+    #[arg(long)]
+    pub max_proofs: Option<usize>,
+    /// Transactions one Verify request may carry.
+    #[arg(long)]
+    pub max_request_transactions: Option<usize>,
+}
+
+/// Limits on what one client, connection or request may cost.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Open gRPC connections at most; `None`: [`DEFAULT_MAX_CONNECTIONS`], or fewer
+    /// where the file-descriptor limit demands.
+    pub connections: Option<usize>,
+    /// Open gRPC connections from one IP address at most.
+    pub connections_per_ip: usize,
+    /// Concurrent HTTP/2 streams per connection.
+    pub streams_per_connection: usize,
+    /// Time to finish the TLS handshake and the HTTP/2 preface, milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// Silence after which a connection is closed, seconds.
+    pub idle_timeout_secs: u64,
+    /// Inclusion proofs per MerkleRoot request.
+    pub proofs: usize,
+    /// Transactions per Verify request.
+    pub request_transactions: usize,
+}
+
+/// Connections when `--max-connections` is not given (if file descriptors allow).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4_096;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: None,
+            // Generous for one node's channels; NATs and proxies may need more.
+            connections_per_ip: 256,
+            streams_per_connection: 256,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_secs: 300,
+            // About 3 MB of proofs at a million leaves.
+            proofs: 4_096,
+            request_transactions: vigil_proto::convert::DEFAULT_MAX_REQUEST_TRANSACTIONS,
+        }
+    }
 }
 
 /// TLS files.
@@ -160,6 +224,8 @@ pub struct ServeConfig {
     pub tls: TlsFiles,
     /// Queue settings.
     pub queue: QueueSettings,
+    /// Per-connection and per-request limits.
+    pub limits: Limits,
 }
 
 fn optional_addr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
@@ -183,6 +249,7 @@ impl Default for ServeConfig {
             io_threads: None,
             tls: TlsFiles::default(),
             queue: QueueSettings::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -245,6 +312,16 @@ impl ServeConfig {
             q.small_batch_signatures = a.small_batch_signatures;
         }
         set(&mut q.max_in_flight_batches, &a.max_in_flight_batches);
+        let l = &mut self.limits;
+        if a.max_connections.is_some() {
+            l.connections = a.max_connections;
+        }
+        set(&mut l.connections_per_ip, &a.max_connections_per_ip);
+        set(&mut l.streams_per_connection, &a.max_streams_per_connection);
+        set(&mut l.handshake_timeout_ms, &a.handshake_timeout_ms);
+        set(&mut l.idle_timeout_secs, &a.idle_timeout_secs);
+        set(&mut l.proofs, &a.max_proofs);
+        set(&mut l.request_transactions, &a.max_request_transactions);
     }
 
     fn check(&self) -> anyhow::Result<()> {
@@ -268,16 +345,105 @@ impl ServeConfig {
         for name in &self.backends {
             self.parse_backend(name)?;
         }
+        self.check_ranges()
+    }
+
+    /// Every number against its range, with the setting's flag in the message.
+    fn check_ranges(&self) -> anyhow::Result<()> {
+        let cores = machine_cores();
+        if let Some(threads) = self.threads {
+            in_range("--threads", threads, 1, cores, "the machine's cores")?;
+        }
+        if let Some(io) = self.io_threads {
+            in_range("--io-threads", io, 1, cores, "the machine's cores")?;
+        }
+        in_range(
+            "--max-message-bytes",
+            self.max_message_bytes,
+            1 << 10,
+            MAX_MESSAGE_BYTES,
+            "",
+        )?;
+        in_range(
+            "--shutdown-grace-secs",
+            self.shutdown_grace_secs,
+            0,
+            3_600,
+            "",
+        )?;
         let q = &self.queue;
-        if q.signatures == 0 || q.bytes == 0 || q.max_batch_signatures == 0 {
-            bail!("queue sizes must be positive");
+        in_range(
+            "--queue-bytes",
+            q.bytes,
+            self.max_message_bytes,
+            1 << 40,
+            "at least --max-message-bytes, so the largest request fits",
+        )?;
+        in_range(
+            "--max-batch-signatures",
+            q.max_batch_signatures,
+            1,
+            1 << 22,
+            "",
+        )?;
+        in_range(
+            "--queue-signatures",
+            q.signatures,
+            q.max_batch_signatures,
+            1 << 32,
+            "at least --max-batch-signatures",
+        )?;
+        in_range(
+            "--coalesce-delay-us",
+            q.coalesce_delay_us,
+            0,
+            100_000,
+            "at most 100 ms",
+        )?;
+        if let Some(small) = q.small_batch_signatures {
+            in_range("--small-batch-signatures", small, 0, 1 << 24, "")?;
         }
-        if q.max_in_flight_batches == 0 {
-            bail!("max_in_flight_batches must be at least 1");
+        in_range(
+            "--max-in-flight-batches",
+            q.max_in_flight_batches,
+            1,
+            64,
+            "",
+        )?;
+        let l = &self.limits;
+        if let Some(connections) = l.connections {
+            in_range("--max-connections", connections, 1, 1 << 20, "")?;
         }
-        if self.max_message_bytes < 1024 {
-            bail!("max_message_bytes below 1 KiB cannot carry a transaction");
-        }
+        in_range(
+            "--max-connections-per-ip",
+            l.connections_per_ip,
+            1,
+            1 << 20,
+            "",
+        )?;
+        in_range(
+            "--max-streams-per-connection",
+            l.streams_per_connection,
+            1,
+            4_096,
+            "",
+        )?;
+        in_range(
+            "--handshake-timeout-ms",
+            l.handshake_timeout_ms,
+            100,
+            120_000,
+            "",
+        )?;
+        in_range("--idle-timeout-secs", l.idle_timeout_secs, 1, 86_400, "")?;
+        in_range("--max-proofs", l.proofs, 0, 1 << 20, "")?;
+        in_range(
+            "--max-request-transactions",
+            l.request_transactions,
+            1,
+            1 << 22,
+            "",
+        )?;
         Ok(())
     }
 
@@ -312,8 +478,39 @@ impl ServeConfig {
             coalesce_delay: Duration::from_micros(q.coalesce_delay_us),
             small_batch_signatures: q.small_batch_signatures.unwrap_or(DEFAULT_SMALL_BATCH),
             max_in_flight_batches: q.max_in_flight_batches,
+            max_request_transactions: self.limits.request_transactions,
+            max_proofs: self.limits.proofs,
+            max_response_bytes: self.max_message_bytes,
         }
     }
+}
+
+/// The largest `--max-message-bytes`: a request is decoded whole before it is
+/// admitted, so this bounds what one call can make the appliance allocate.
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+/// Cores this process may use (its CPU affinity and cgroup quota included).
+pub fn machine_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Checks `value` is within `lo..=hi`; the error names the setting and the range.
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    value: T,
+    lo: T,
+    hi: T,
+    why: &str,
+) -> anyhow::Result<()> {
+    if value < lo || value > hi {
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" ({why})")
+        };
+        bail!("{name} {value} is out of range: it must be from {lo} to {hi}{why}");
+    }
+    Ok(())
 }
 
 fn choice_name(c: Choice) -> String {
@@ -356,14 +553,14 @@ mod tests {
         std::fs::write(
             &path,
             "listen = \"127.0.0.1:7000\"\nbackends = [\"cpu\"]\nmetrics_listen = \"\"\n\
-             [queue]\nsignatures = 5000\ncoalesce_delay_us = 7\n",
+             [queue]\nsignatures = 50000\ncoalesce_delay_us = 7\n",
         )
         .unwrap();
         let p = path.to_str().unwrap();
-        let c = ServeConfig::load(&args(&["--config", p, "--queue-signatures", "6000"])).unwrap();
+        let c = ServeConfig::load(&args(&["--config", p, "--queue-signatures", "60000"])).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert_eq!(c.metrics_listen, None);
-        assert_eq!(c.queue.signatures, 6000);
+        assert_eq!(c.queue.signatures, 60000);
         assert_eq!(c.queue.coalesce_delay_us, 7);
         assert_eq!(c.backend_choices().unwrap(), vec![Choice::Cpu]);
 
@@ -374,6 +571,61 @@ mod tests {
         let err = ServeConfig::load(&args(&["--config", p])).unwrap_err();
         assert!(err.to_string().contains("unknown backend"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_number_is_range_checked_with_its_flag_named() {
+        let cores = machine_cores().to_string();
+        let too_many = (machine_cores() + 1).to_string();
+        let cases: &[(&[&str], &str)] = &[
+            (&["--threads", "0"], "--threads"),
+            (&["--threads", "100000"], "--threads"),
+            (&["--threads", &too_many], "the machine's cores"),
+            (&["--io-threads", "0"], "--io-threads"),
+            (
+                &["--coalesce-delay-us", "18446744073709551615"],
+                "--coalesce-delay-us",
+            ),
+            (&["--max-message-bytes", "10"], "--max-message-bytes"),
+            (
+                &["--max-message-bytes", "1000000000"],
+                "--max-message-bytes",
+            ),
+            (&["--queue-bytes", "1000"], "--queue-bytes"),
+            (&["--queue-signatures", "10"], "--queue-signatures"),
+            (&["--max-batch-signatures", "0"], "--max-batch-signatures"),
+            (&["--max-in-flight-batches", "0"], "--max-in-flight-batches"),
+            (
+                &["--max-in-flight-batches", "1000"],
+                "--max-in-flight-batches",
+            ),
+            (
+                &["--shutdown-grace-secs", "99999999"],
+                "--shutdown-grace-secs",
+            ),
+            (&["--max-connections", "0"], "--max-connections"),
+            (
+                &["--max-connections-per-ip", "0"],
+                "--max-connections-per-ip",
+            ),
+            (
+                &["--max-streams-per-connection", "0"],
+                "--max-streams-per-connection",
+            ),
+            (&["--handshake-timeout-ms", "1"], "--handshake-timeout-ms"),
+            (&["--idle-timeout-secs", "0"], "--idle-timeout-secs"),
+            (&["--max-proofs", "99999999"], "--max-proofs"),
+            (
+                &["--max-request-transactions", "0"],
+                "--max-request-transactions",
+            ),
+        ];
+        for (flags, named) in cases {
+            let err = ServeConfig::load(&args(flags)).unwrap_err().to_string();
+            assert!(err.contains(named), "{flags:?}: {err}");
+            assert!(err.contains("out of range"), "{flags:?}: {err}");
+        }
+        assert!(ServeConfig::load(&args(&["--threads", &cores])).is_ok());
     }
 
     #[test]

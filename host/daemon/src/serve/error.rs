@@ -25,6 +25,11 @@ pub enum ServeError {
     /// The appliance is shutting down and accepts no new work.
     #[error("appliance is shutting down")]
     ShuttingDown,
+    /// A stream message refused from its framing alone (over the size limit, or
+    /// compressed when no compression is accepted): OUT_OF_RANGE or INTERNAL, as tonic
+    /// answers the same on a unary call.
+    #[error("{0}")]
+    Frame(super::frames::RejectReason),
     /// A bug: the service broke its own invariants.
     #[error("internal error: {0}")]
     Internal(String),
@@ -38,6 +43,7 @@ impl ServeError {
             ServeError::Shed(_) => Code::ResourceExhausted,
             ServeError::Unavailable(_) | ServeError::ShuttingDown => Code::Unavailable,
             ServeError::DeadlineExceeded => Code::DeadlineExceeded,
+            ServeError::Frame(reason) => reason.code(),
             ServeError::Internal(_) => Code::Internal,
         }
     }

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub queue_signatures: IntGaugeVec,
     /// Admitted transaction bytes not yet answered (all profiles).
     pub queue_bytes: IntGauge,
+    /// Admitted signatures not yet answered (all profiles).
+    pub queue_admitted_signatures: IntGauge,
     /// Seconds by stage: `queue` (admission to dispatch), `verify` (backend time per
     /// batch), `total` (admission to response, per request).
     pub stage_seconds: HistogramVec,
@@ -77,6 +79,14 @@ pub struct Metrics {
     pub backend_in_flight: IntGaugeVec,
     /// Always 1; the build's version and commit are its labels.
     pub build_info: IntGaugeVec,
+    /// Connections open, by port (`grpc`, `metrics`).
+    pub connections_open: IntGaugeVec,
+    /// Connections closed unread because a cap was reached, by port and cap.
+    pub connections_refused: IntCounterVec,
+    /// Connections closed by a timeout or a failed handshake, by port and reason.
+    pub connections_closed: IntCounterVec,
+    /// Verifier calls (Verify, VerifyStream, MerkleRoot, Devices) in progress.
+    pub calls_in_flight: IntGauge,
 }
 
 impl Metrics {
@@ -111,6 +121,16 @@ impl Metrics {
             "Transaction bytes admitted and not yet answered.",
         )?;
         registry.register(Box::new(queue_bytes.clone()))?;
+        let queue_admitted_signatures = IntGauge::new(
+            "vigil_queue_admitted_signatures",
+            "Signatures admitted and not yet answered (all profiles).",
+        )?;
+        registry.register(Box::new(queue_admitted_signatures.clone()))?;
+        let calls_in_flight = IntGauge::new(
+            "vigil_calls_in_flight",
+            "Verifier calls begun and not yet fully answered.",
+        )?;
+        registry.register(Box::new(calls_in_flight.clone()))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -155,6 +175,7 @@ impl Metrics {
                 &["profile"],
             )?,
             queue_bytes,
+            queue_admitted_signatures,
             stage_seconds: histogram(
                 "vigil_stage_duration_seconds",
                 "Time spent per stage: queue (admitted to dispatched), verify (backend \
@@ -193,6 +214,22 @@ impl Metrics {
                 "Always 1; labels carry the build's version and commit.",
                 &["version", "commit"],
             )?,
+            connections_open: gauge(
+                "vigil_connections_open",
+                "Client connections open, by port.",
+                &["port"],
+            )?,
+            connections_refused: counter(
+                "vigil_connections_refused_total",
+                "Connections closed unread because a connection cap was reached.",
+                &["port", "reason"],
+            )?,
+            connections_closed: counter(
+                "vigil_connections_closed_total",
+                "Connections closed by a handshake, preface, idle or age limit.",
+                &["port", "reason"],
+            )?,
+            calls_in_flight,
             registry,
         };
         metrics
@@ -223,7 +260,7 @@ struct HttpState {
 /// Serves `GET /metrics` (Prometheus text) and `GET /healthz` (200 once serving, else
 /// 503, for probes that do not speak gRPC) until `shutdown` resolves.
 pub async fn serve_http(
-    listener: tokio::net::TcpListener,
+    listener: super::conn::ChannelListener,
     metrics: Arc<Metrics>,
     serving: Arc<std::sync::atomic::AtomicBool>,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -7,16 +7,30 @@
 //! names them (`{"event":"listening","grpc":"...","metrics":"..."}`), so a supervisor
 //! or a test started with port 0 learns the real ports; logs go to standard error.
 //!
-//! Shutdown on SIGTERM or SIGINT: health turns NOT_SERVING, new requests are refused
-//! with UNAVAILABLE (clients retry elsewhere), requests already accepted finish and are
-//! answered, then the process exits; after the grace period it exits regardless.
+//! Settings are all checked (ranges included) before anything is bound or printed; the
+//! file-descriptor limit is raised to its hard limit and must hold the connection caps
+//! ([`conn`]).
+//!
+//! Shutdown on SIGTERM or SIGINT: health turns NOT_SERVING, the listeners close,
+//! connections get GOAWAY, new requests are refused with UNAVAILABLE (clients retry
+//! elsewhere), streams stop reading and end once their accepted requests are answered,
+//! and the process exits as soon as every accepted call has been answered ([`calls`]),
+//! whatever connections are still open; after the grace period it exits regardless.
 
 pub mod admission;
+pub mod calls;
 pub mod config;
+pub mod conn;
 pub mod error;
+pub mod fair;
+pub mod frames;
 pub mod metrics;
+pub mod proofs;
 pub mod scheduler;
 pub mod service;
+pub mod shed;
+pub mod tls;
+pub mod trim;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,8 +39,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use vigil_proto::v1::verifier_server::VerifierServer;
 
@@ -39,27 +52,109 @@ use service::VerifierService;
 /// The gRPC service name health is reported under (besides the empty "whole server").
 const SERVICE_NAME: &str = "vigil.v1.Verifier";
 
+/// File descriptors kept for everything but client connections (backends, devices,
+/// logs, the runtime's own).
+const RESERVED_FDS: u64 = 256;
+
+/// Connections at most on the metrics port (a scrape takes milliseconds).
+const METRICS_CONNECTIONS: usize = 64;
+
 /// Runs `vigil serve` until a shutdown signal.
 pub fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
+    // Every setting is checked before anything is bound, opened or printed.
     let config = ServeConfig::load(&args)?;
-    let io_threads = config.io_threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get().min(4))
-            .unwrap_or(2)
-    });
+    let tls = match (&config.tls.cert, &config.tls.key) {
+        (Some(_), Some(_)) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            &config.tls,
+        )?)),
+        _ => None,
+    };
+    let connections = connection_budget(&config)?;
+    let io_threads = config
+        .io_threads
+        .unwrap_or_else(|| config::machine_cores().min(4));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(io_threads.max(1))
         .thread_name("vigil-io")
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    let result = runtime.block_on(serve(config, tls, connections));
+    // A backend still starting (its self-test on a blocking thread) must not hold the
+    // exit.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+/// Raises the soft file-descriptor limit to the hard one and returns the gRPC
+/// connection cap it allows: the configured one (an error if the limit cannot hold it)
+/// or [`config::DEFAULT_MAX_CONNECTIONS`], lowered to fit.
+fn connection_budget(config: &ServeConfig) -> anyhow::Result<usize> {
+    let limit = raise_fd_limit();
+    let fixed = RESERVED_FDS + METRICS_CONNECTIONS as u64;
+    let room = usize::try_from(limit.saturating_sub(fixed)).unwrap_or(usize::MAX);
+    match config.limits.connections {
+        Some(wanted) if wanted > room => anyhow::bail!(
+            "--max-connections {wanted} needs {} file descriptors, but the limit is {limit} \
+             (raise LimitNOFILE / ulimit -n, or lower --max-connections)",
+            wanted as u64 + fixed
+        ),
+        Some(wanted) => Ok(wanted),
+        None if room < 16 => anyhow::bail!(
+            "the file-descriptor limit ({limit}) leaves no room for client connections; \
+             raise LimitNOFILE / ulimit -n"
+        ),
+        None => {
+            let chosen = config::DEFAULT_MAX_CONNECTIONS.min(room);
+            if chosen < config::DEFAULT_MAX_CONNECTIONS {
+                tracing::warn!(
+                    limit,
+                    max_connections = chosen,
+                    "the file-descriptor limit lowers the connection cap"
+                );
+            }
+            Ok(chosen)
+        }
+    }
+}
+
+/// The soft `RLIMIT_NOFILE` after raising it to the hard limit (where allowed).
+fn raise_fd_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        match getrlimit(Resource::RLIMIT_NOFILE) {
+            Ok((soft, hard)) => {
+                if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                    return hard;
+                }
+                soft
+            }
+            Err(_) => 1024,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        u64::MAX
+    }
+}
+
+async fn serve(
+    config: ServeConfig,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    max_connections: usize,
+) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new()?);
     let scheduler = Scheduler::start(config.scheduler(), metrics.clone());
     let serving = Arc::new(AtomicBool::new(false));
+    let calls = calls::Calls::new(metrics.calls_in_flight.clone());
+    let conn_metrics = conn::ConnMetrics {
+        open: metrics.connections_open.clone(),
+        refused: metrics.connections_refused.clone(),
+        closed: metrics.connections_closed.clone(),
+    };
+    let limits = &config.limits;
+    let handshake = Duration::from_millis(limits.handshake_timeout_ms);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::NotServing).await;
@@ -68,13 +163,27 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let grpc_addr = grpc_listener.local_addr()?;
-    // Accepted connections get TCP_NODELAY here: the builder's own setting only applies
-    // to listeners it binds. Without it, a small response's trailers wait for the
-    // client's delayed ACK (about 40 ms on Linux).
-    let incoming = TcpIncoming::from(grpc_listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(Duration::from_secs(60)));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let security = match (&tls, &config.tls.client_ca) {
+        (Some(_), Some(_)) => "mutual TLS",
+        (Some(_), None) => "TLS",
+        (None, _) => "plaintext",
+    };
+    let accepted = conn::accept(
+        grpc_listener,
+        tls,
+        conn::ConnLimits {
+            port: "grpc",
+            max: max_connections,
+            per_ip: limits.connections_per_ip,
+            handshake,
+            preface: conn::HTTP2_PREFACE,
+            idle: Duration::from_secs(limits.idle_timeout_secs),
+            max_age: None,
+        },
+        conn_metrics.clone(),
+        stop_rx.clone(),
+    );
 
     let mut metrics_addr = None;
     let mut metrics_task = None;
@@ -82,47 +191,60 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} for metrics"))?;
-        metrics_addr = Some(listener.local_addr()?);
+        let local = listener.local_addr()?;
+        metrics_addr = Some(local);
+        let accepted = conn::accept(
+            listener,
+            None,
+            conn::ConnLimits {
+                port: "metrics",
+                max: METRICS_CONNECTIONS,
+                per_ip: METRICS_CONNECTIONS,
+                handshake,
+                // "GET / HTTP/1.1" is 14 bytes; a request line is at least that.
+                preface: 14,
+                idle: handshake,
+                max_age: Some(Duration::from_secs(60)),
+            },
+            conn_metrics,
+            stop_rx.clone(),
+        );
         let stopped = stopped(stop_rx.clone());
         metrics_task = Some(tokio::spawn(metrics::serve_http(
-            listener,
+            conn::ChannelListener::new(accepted, local),
             metrics.clone(),
             serving.clone(),
             stopped,
         )));
     }
 
+    let layers = tower::ServiceBuilder::new()
+        .layer(calls::CallsLayer::new(calls.clone()))
+        .layer(shed::ShedLayer::new(
+            scheduler.admission(),
+            metrics.shed.clone(),
+        ))
+        .layer(frames::FrameGuardLayer::new(config.max_message_bytes))
+        .into_inner();
     let mut builder = Server::builder()
         .http2_adaptive_window(Some(true))
-        .max_concurrent_streams(Some(1024));
-    let tls = match (&config.tls.cert, &config.tls.key) {
-        (Some(cert), Some(key)) => {
-            let read = |p: &std::path::Path| {
-                std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
-            };
-            let mut tls =
-                ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
-            if let Some(ca) = &config.tls.client_ca {
-                tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
-            }
-            builder = builder.tls_config(tls).context("invalid TLS settings")?;
-            if config.tls.client_ca.is_some() {
-                "mutual TLS"
-            } else {
-                "TLS"
-            }
-        }
-        _ => "plaintext",
-    };
+        .max_concurrent_streams(Some(
+            u32::try_from(limits.streams_per_connection).unwrap_or(u32::MAX),
+        ))
+        .layer(layers);
 
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(vigil_proto::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("cannot build the reflection service")?;
-    let verifier = VerifierServer::new(VerifierService::new(scheduler.clone(), metrics.clone()))
-        .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes);
+    let verifier = VerifierServer::new(VerifierService::new(
+        scheduler.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ))
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes);
 
     let shutdown = {
         let health = health.clone();
@@ -141,10 +263,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .add_service(health_service)
         .add_service(reflection)
         .add_service(verifier)
-        .serve_with_incoming_shutdown(incoming, shutdown);
+        .serve_with_incoming_shutdown(conn::incoming(accepted), shutdown);
 
+    tokio::spawn(trim::when_quiet(calls.clone(), scheduler.admission()));
     announce(grpc_addr, metrics_addr);
-    tracing::info!(grpc = %grpc_addr, security = tls, "listening");
+    tracing::info!(grpc = %grpc_addr, security, max_connections, "listening");
 
     // Signals: the first starts a graceful shutdown.
     tokio::spawn(async move {
@@ -194,7 +317,6 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
 
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let grace_rx = stop_rx.clone();
     tokio::pin!(server);
     tokio::pin!(starter);
     let mut started = false;
@@ -212,11 +334,24 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                     Err(e) => anyhow::bail!("backend start-up task failed: {e}"),
                 }
             }
+            // Once stopping, exit as soon as every accepted call has been answered:
+            // idle connections and idle streams hold nothing.
             () = async {
-                stopped(grace_rx.clone()).await;
+                stopped(stop_rx.clone()).await;
+                calls.idle().await;
+            } => {
+                tracing::info!("accepted work answered");
+                break;
+            }
+            () = async {
+                stopped(stop_rx.clone()).await;
                 tokio::time::sleep(grace).await;
             } => {
-                tracing::warn!(seconds = grace.as_secs(), "grace period over; exiting with work unfinished");
+                tracing::warn!(
+                    seconds = grace.as_secs(),
+                    calls = calls.count(),
+                    "grace period over; exiting with work unfinished"
+                );
                 break;
             }
         }

@@ -1,19 +1,20 @@
 //! The batching scheduler: many clients' requests in, device-sized batches out.
 //!
 //! A request is checked and charged to [`Admission`] on arrival, then queued for its
-//! profile. One coalescer task per profile copies queued requests straight into one
-//! flat [`BatchBuilder`] (the only copy of the transaction bytes the service makes)
-//! until the batch reaches `max_batch_signatures`, or it has taken every request
-//! already queued and the `coalesce_delay` since its first request has passed. It then
-//! routes the batch by size and health (small batches to the CPU, larger ones to the
-//! first healthy accelerator) and waits for that backend to have a free in-flight slot,
-//! still adding arriving requests meanwhile. So under load batches grow to device size
-//! by themselves (they fill for as long as the device is busy), and an idle appliance
-//! dispatches a lone request at once. The delay defaults to zero for that reason: tokio
-//! timers tick in milliseconds, so any non-zero window costs an idle request about 1 ms
-//! (measured on the 2-core VM: the mean queue stage of an idle 64-transaction request
-//! was 1.19 ms with a 100 µs window, 0.013 ms without);
-//! a window is for deployments that prefer fuller batches to latency.
+//! profile, in its client's own queue ([`FairQueue`]). One coalescer task per profile
+//! waits while the queue is empty; when it is not, it routes by the size of what is
+//! queued (small batches to the CPU, larger ones to the first healthy accelerator),
+//! waits for that backend to have a free in-flight slot, and only then fills one flat
+//! [`BatchBuilder`] (the only copy of the transaction bytes the service makes) from the
+//! clients' queues by deficit round robin, up to `max_batch_signatures` (less for the
+//! CPU: see `batch_cap`). So under load batches grow to device size by themselves
+//! (requests queue for as long as the device is busy), every client queued has a
+//! place in the next batch whatever the others have queued, and an idle appliance
+//! dispatches a lone request at once. The optional `coalesce_delay` holds the first
+//! request that long for others to join; it defaults to zero because tokio timers tick
+//! in milliseconds, so any non-zero window costs an idle request about 1 ms (measured
+//! on the 2-core VM: the mean queue stage of an idle 64-transaction request was
+//! 1.19 ms with a 100 µs window, 0.013 ms without).
 //! Verdicts are split back per request by transaction range.
 //!
 //! Nothing accepted is lost: a backend that fails a batch is marked unhealthy and the
@@ -27,14 +28,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
-use vigil_core::merkle::{self, MerkleTree};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use vigil_core::merkle;
 use vigil_core::{Backend, BackendError, Batch, BatchBuilder, Leaves, Profile, Signer, Verdicts};
 use vigil_proto::convert::{self, Checked};
 use vigil_proto::v1::{self, MerkleRequest, MerkleResponse, VerifyRequest, VerifyResponse};
 
 use super::admission::{Admission, ClientKey, Ticket};
 use super::error::ServeError;
+use super::fair::{FairQueue, Weighted};
 use super::metrics::Metrics;
 
 /// Tuning of the queue and the coalescer.
@@ -53,6 +55,12 @@ pub struct SchedulerConfig {
     pub small_batch_signatures: usize,
     /// Batches handed to one backend and not yet answered, at most.
     pub max_in_flight_batches: usize,
+    /// Transactions one Verify request may carry.
+    pub max_request_transactions: usize,
+    /// Inclusion proofs one MerkleRoot request may ask for.
+    pub max_proofs: usize,
+    /// The largest response message, bytes (what tonic will encode).
+    pub max_response_bytes: usize,
 }
 
 /// What the scheduler answers a verification request with.
@@ -129,6 +137,12 @@ struct Job {
     ticket: Ticket,
 }
 
+impl Weighted for Job {
+    fn weight(&self) -> usize {
+        self.checked.signatures
+    }
+}
+
 /// A request's place in a coalesced batch.
 struct Placed {
     id: u64,
@@ -159,10 +173,6 @@ impl Filling {
 
     fn is_empty(&self) -> bool {
         self.placed.is_empty()
-    }
-
-    fn fits(&self, job: &Job, max: usize) -> bool {
-        self.is_empty() || self.signatures + job.checked.signatures <= max
     }
 
     /// Copies the job's transactions into the batch; answers it instead if it is dead.
@@ -207,7 +217,7 @@ pub struct Scheduler {
     config: SchedulerConfig,
     admission: Arc<Admission>,
     slots: OnceLock<Vec<Arc<Slot>>>,
-    queues: Vec<mpsc::UnboundedSender<Job>>,
+    queues: Vec<Arc<FairQueue<Job>>>,
     depth: [Depth; 3],
     metrics: Arc<Metrics>,
     closing: AtomicBool,
@@ -228,15 +238,16 @@ impl Scheduler {
     /// [`Scheduler::set_backends`]). Spawns one coalescer per profile on the current
     /// tokio runtime.
     pub fn start(config: SchedulerConfig, metrics: Arc<Metrics>) -> Arc<Scheduler> {
-        let mut receivers = Vec::new();
-        let mut queues = Vec::new();
-        for _ in Profile::ALL {
-            let (tx, rx) = mpsc::unbounded_channel();
-            queues.push(tx);
-            receivers.push(rx);
-        }
+        let queues: Vec<Arc<FairQueue<Job>>> = Profile::ALL
+            .iter()
+            .map(|_| Arc::new(FairQueue::new()))
+            .collect();
         let scheduler = Arc::new(Scheduler {
-            admission: Admission::new(config.capacity_signatures, config.capacity_bytes),
+            admission: Admission::new(config.capacity_signatures, config.capacity_bytes)
+                .with_gauges(
+                    metrics.queue_bytes.clone(),
+                    metrics.queue_admitted_signatures.clone(),
+                ),
             small_batch: AtomicUsize::new(config.small_batch_signatures),
             config,
             slots: OnceLock::new(),
@@ -245,10 +256,11 @@ impl Scheduler {
             metrics,
             closing: AtomicBool::new(false),
         });
-        for (profile, rx) in Profile::ALL.into_iter().zip(receivers) {
-            // The coalescer holds only a weak handle: it ends when the scheduler does.
+        for (profile, queue) in Profile::ALL.into_iter().zip(&scheduler.queues) {
+            // The coalescer holds only a weak handle: it ends when the scheduler does
+            // (whose drop closes the queues).
             let weak = Arc::downgrade(&scheduler);
-            tokio::spawn(coalesce(weak, profile, rx));
+            tokio::spawn(coalesce(weak, profile, queue.clone()));
         }
         scheduler
     }
@@ -315,6 +327,11 @@ impl Scheduler {
         }
     }
 
+    /// The admission budget (shared with the early-shedding layer).
+    pub fn admission(&self) -> Arc<Admission> {
+        self.admission.clone()
+    }
+
     fn charge(
         &self,
         client: &ClientKey,
@@ -328,17 +345,20 @@ impl Scheduler {
                     .shed
                     .with_label_values(&[refusal.label()])
                     .inc();
-                ServeError::Shed(match refusal {
-                    super::admission::Refusal::TooLarge => format!(
+                match refusal {
+                    // No amount of waiting or retrying admits it: the client must split it.
+                    super::admission::Refusal::TooLarge => ServeError::InvalidArgument(format!(
                         "request of {signatures} signatures and {bytes} bytes is larger than \
-                         the queue ({} signatures)",
-                        self.admission.capacity_signatures()
+                         the whole queue ({} signatures, {} bytes: --queue-signatures, \
+                         --queue-bytes); split it",
+                        self.admission.capacity_signatures(),
+                        self.admission.capacity_bytes()
+                    )),
+                    super::admission::Refusal::Full => ServeError::Shed("queue full".into()),
+                    super::admission::Refusal::FairShare => ServeError::Shed(
+                        "queue contended and this client holds its fair share".into(),
                     ),
-                    super::admission::Refusal::Full => "queue full".into(),
-                    super::admission::Refusal::FairShare => {
-                        "queue contended and this client holds its fair share".into()
-                    }
-                })
+                }
             })
     }
 
@@ -350,6 +370,12 @@ impl Scheduler {
         deadline: Option<Instant>,
     ) -> Result<oneshot::Receiver<Reply>, ServeError> {
         let checked = convert::check(&request)?;
+        convert::check_limits(
+            &checked,
+            self.config.max_request_transactions,
+            self.config.max_response_bytes,
+        )
+        .map_err(|e| ServeError::InvalidArgument(e.to_string()))?;
         self.ready()?;
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(ServeError::DeadlineExceeded);
@@ -367,8 +393,9 @@ impl Scheduler {
             reply,
             ticket,
         };
-        if self.queues[index].send(job).is_err() {
-            return Err(ServeError::Internal("profile queue closed".into()));
+        if let Err(job) = self.queues[index].push(client, job) {
+            self.enqueued(index, &job.checked, -1);
+            return Err(ServeError::ShuttingDown);
         }
         Ok(rx)
     }
@@ -394,7 +421,6 @@ impl Scheduler {
             .queue_signatures
             .with_label_values(&[label])
             .set(gauge(d.signatures.load(Ordering::Relaxed)));
-        self.metrics.queue_bytes.set(gauge(self.admission.used().1));
     }
 
     /// The first healthy backend for a batch of `signatures` (or of Merkle leaves, with
@@ -414,6 +440,19 @@ impl Scheduler {
         pick.cloned()
     }
 
+    /// The most signatures a batch for `slot` holds: the configured maximum, and for
+    /// the CPU eight times its preferred batch (already enough to keep every core
+    /// busy), so a CPU batch takes milliseconds and a request that arrives during a
+    /// flood waits for one or two of them, not for a GPU-sized batch on a CPU.
+    fn batch_cap(&self, slot: &Slot) -> usize {
+        let max = self.config.max_batch_signatures.max(1);
+        if slot.is_cpu {
+            max.min(slot.preferred_batch.saturating_mul(8).max(1))
+        } else {
+            max
+        }
+    }
+
     /// The Merkle root of a request's leaves, with the inclusion proofs asked for.
     pub async fn merkle(
         self: &Arc<Self>,
@@ -422,19 +461,26 @@ impl Scheduler {
     ) -> Result<MerkleResponse, ServeError> {
         self.ready()?;
         let count = request.leaves.len();
-        if let Some(bad) = request
-            .proof_indices
-            .iter()
-            .find(|&&i| usize::try_from(i).map_or(true, |i| i >= count))
-        {
-            return Err(ServeError::InvalidArgument(format!(
-                "proof index {bad} is out of range for {count} leaves"
-            )));
-        }
+        // The response's size is known from the tree's shape: it is checked, and the
+        // proofs' working memory charged, before anything is hashed or built.
+        let limits = super::proofs::ProofLimits {
+            max_proofs: self.config.max_proofs,
+            max_response_bytes: self.config.max_response_bytes,
+        };
+        super::proofs::check(count, &request.proof_indices, &limits)?;
         let bytes: usize = request.leaves.iter().map(|l| l.len()).sum();
+        let working = if request.proof_indices.is_empty() {
+            0
+        } else {
+            super::proofs::working_bytes(count, request.proof_indices.len())
+        };
         // A leaf costs about what one signature check costs in hashing terms; charging
-        // leaves as signatures keeps Merkle floods inside the same budget.
-        let ticket = self.charge(client, count / 16, bytes)?;
+        // leaves as signatures keeps Merkle floods inside the same budget. Bytes: the
+        // leaves' copy with its offsets, and the proofs' working memory.
+        let charged = bytes
+            .saturating_add(count.saturating_mul(std::mem::size_of::<u64>()))
+            .saturating_add(working);
+        let ticket = self.charge(client, count / 16, charged)?;
         let mut leaves = Leaves::with_capacity(count, bytes);
         for leaf in &request.leaves {
             leaves
@@ -465,7 +511,7 @@ impl Scheduler {
         } else {
             // Proofs need every level of the tree, which the host builds.
             let indices = request.proof_indices.clone();
-            tokio::task::spawn_blocking(move || proofs_response(&leaves, &indices))
+            tokio::task::spawn_blocking(move || super::proofs::proofs_response(&leaves, &indices))
                 .await
                 .map_err(|e| ServeError::Internal(format!("proof task failed: {e}")))??
         };
@@ -517,53 +563,32 @@ impl Scheduler {
     }
 }
 
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        // Ends the coalescers (they hold only weak handles and wait on the queues).
+        for queue in &self.queues {
+            queue.close();
+        }
+    }
+}
+
 fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn proofs_response(leaves: &Leaves, indices: &[u64]) -> Result<MerkleResponse, ServeError> {
-    let tree = MerkleTree::new(leaves);
-    let proofs = indices
-        .iter()
-        .map(|&i| {
-            let index = usize::try_from(i)
-                .map_err(|_| ServeError::InvalidArgument(format!("proof index {i} too large")))?;
-            let proof = tree
-                .proof(index)
-                .map_err(|e| ServeError::InvalidArgument(e.to_string()))?;
-            Ok(v1::InclusionProof {
-                index: proof.index,
-                tree_size: proof.tree_size,
-                path: proof
-                    .path
-                    .iter()
-                    .map(|h| bytes::Bytes::copy_from_slice(h))
-                    .collect(),
-            })
-        })
-        .collect::<Result<Vec<_>, ServeError>>()?;
-    Ok(MerkleResponse {
-        root: bytes::Bytes::copy_from_slice(&tree.root()),
-        proofs,
-        backend: "cpu".into(),
-    })
-}
-
-/// One profile's coalescer: fills batches from the queue and dispatches them.
+/// One profile's coalescer. While the queue holds work it picks a backend by the size
+/// of what is queued, waits for that backend to have a free slot, and only then fills a
+/// batch from the per-client queues by deficit round robin ([`FairQueue`]), so a batch
+/// holds what is fairest at the moment a device can take it. Requests arriving while
+/// the backend is busy simply queue: under load batches grow to device size by
+/// themselves, and an idle appliance dispatches a lone request at once.
 async fn coalesce(
     scheduler: std::sync::Weak<Scheduler>,
     profile: Profile,
-    mut rx: mpsc::UnboundedReceiver<Job>,
+    queue: Arc<FairQueue<Job>>,
 ) {
-    let mut carried: Option<Job> = None;
-    loop {
-        let first = match carried.take() {
-            Some(job) => job,
-            None => match rx.recv().await {
-                Some(job) => job,
-                None => return,
-            },
-        };
+    let index = profile_index(profile);
+    while queue.ready().await {
         let Some(sched) = scheduler.upgrade() else {
             return;
         };
@@ -571,63 +596,41 @@ async fn coalesce(
             sched.config.max_batch_signatures.max(1),
             sched.config.coalesce_delay,
         );
+        if !delay.is_zero() && queue.weight() < max {
+            // A configured window: let more requests join before the batch is formed.
+            tokio::time::sleep(delay).await;
+        }
+        let Some(slot) = sched.route(queue.weight().min(max), &[], true) else {
+            let error = ServeError::Unavailable("no healthy backend".into());
+            for job in queue.drain() {
+                sched.enqueued(index, &job.checked, -1);
+                answer(job.reply, job.ticket, Err(error.clone()));
+            }
+            continue;
+        };
+        let permit = slot.permits.clone().acquire_owned().await.ok();
+        let cap = sched.batch_cap(&slot);
+        // Credit per visit: small enough that one batch goes round every client queued.
+        let quantum = (cap / (queue.clients() + 1)).max(1);
         let mut filling = Filling::new();
-        let window = tokio::time::Instant::now() + delay;
-        let index = profile_index(profile);
-        let take = |filling: &mut Filling, job: Job| {
+        loop {
+            // A request larger than a batch goes alone.
+            let room = if filling.is_empty() {
+                usize::MAX
+            } else {
+                cap.saturating_sub(filling.signatures)
+            };
+            let Some(job) = queue.pop(room, quantum) else {
+                break;
+            };
             sched.enqueued(index, &job.checked, -1);
             filling.push(job);
-        };
-        take(&mut filling, first);
-
-        // Take what is already queued, then (with a window configured) wait for more
-        // until the batch is full or the window closes.
-        while filling.signatures < max && carried.is_none() {
-            match rx.try_recv() {
-                Ok(job) if filling.fits(&job, max) => take(&mut filling, job),
-                Ok(job) => carried = Some(job),
-                Err(_) => break,
-            }
-        }
-        while !delay.is_zero() && filling.signatures < max && carried.is_none() {
-            tokio::select! {
-                biased;
-                job = rx.recv() => match job {
-                    Some(job) if filling.fits(&job, max) => take(&mut filling, job),
-                    Some(job) => carried = Some(job),
-                    None => break,
-                },
-                () = tokio::time::sleep_until(window) => break,
+            if filling.signatures >= cap {
+                break;
             }
         }
         if filling.is_empty() {
-            continue; // Every request in it was dead.
-        }
-
-        // Route, then wait for the backend to take it, still filling meanwhile.
-        let Some(slot) = sched.route(filling.signatures, &[], true) else {
-            fail_all(
-                filling.placed,
-                &ServeError::Unavailable("no healthy backend".into()),
-            );
-            continue;
-        };
-        let mut open = true;
-        let permit = loop {
-            tokio::select! {
-                biased;
-                permit = slot.permits.clone().acquire_owned() => break permit.ok(),
-                job = rx.recv(), if open && carried.is_none() && filling.signatures < max => {
-                    match job {
-                        Some(job) if filling.fits(&job, max) => take(&mut filling, job),
-                        Some(job) => carried = Some(job),
-                        None => open = false,
-                    }
-                }
-            }
-        };
-        if filling.is_empty() {
-            continue;
+            continue; // Every request taken was dead; the permit goes back.
         }
         tokio::spawn(run_batch(sched.clone(), profile, slot, permit, filling));
     }
@@ -824,6 +827,9 @@ mod tests {
             coalesce_delay: Duration::from_micros(100),
             small_batch_signatures: 8,
             max_in_flight_batches: 2,
+            max_request_transactions: 65_536,
+            max_proofs: 4_096,
+            max_response_bytes: 16 << 20,
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use vigil_proto::v1::verifier_server::Verifier;
@@ -24,9 +24,6 @@ use super::admission::ClientKey;
 use super::error::{code_label, ServeError};
 use super::metrics::Metrics;
 use super::scheduler::{Reply, Scheduler};
-
-/// The header a client may send to name itself for fairness (else its address is used).
-pub const CLIENT_ID_HEADER: &str = "vigil-client-id";
 
 /// Time kept back from a request's deadline (at most a tenth of it) to answer
 /// DEADLINE_EXCEEDED before tonic's own timer, started a moment earlier, cancels the
@@ -42,12 +39,21 @@ const STREAM_BUFFER: usize = 256;
 pub struct VerifierService {
     scheduler: Arc<Scheduler>,
     metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
 }
 
 impl VerifierService {
-    /// A service over `scheduler`.
-    pub fn new(scheduler: Arc<Scheduler>, metrics: Arc<Metrics>) -> VerifierService {
-        VerifierService { scheduler, metrics }
+    /// A service over `scheduler`; streams stop reading once `stop` turns true.
+    pub fn new(
+        scheduler: Arc<Scheduler>,
+        metrics: Arc<Metrics>,
+        stop: watch::Receiver<bool>,
+    ) -> VerifierService {
+        VerifierService {
+            scheduler,
+            metrics,
+            stop,
+        }
     }
 
     fn count(&self, method: &str, code: tonic::Code) {
@@ -76,20 +82,10 @@ impl VerifierService {
     }
 }
 
-/// Who sent a request: its `vigil-client-id` header (at most 64 bytes) or peer address.
+/// Who sent a request: its `vigil-client-id` header (at most 64 bytes) or peer address,
+/// derived as the early-shedding layer derives it.
 fn client_key<T>(request: &Request<T>) -> ClientKey {
-    if let Some(id) = request
-        .metadata()
-        .get(CLIENT_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-    {
-        return Arc::from(format!("id:{id}"));
-    }
-    match request.remote_addr() {
-        Some(addr) => Arc::from(addr.to_string()),
-        None => Arc::from("unknown"),
-    }
+    super::shed::client_key(request.metadata().as_ref(), request.remote_addr())
 }
 
 /// The request's deadline from its `grpc-timeout` header, less the answer margin.
@@ -180,10 +176,17 @@ impl Verifier for VerifierService {
         request: Request<Streaming<VerifyRequest>>,
     ) -> Result<Response<Self::VerifyStreamStream>, Status> {
         let client = client_key(&request);
+        // Messages the frame guard refused (oversize, compressed) arrive as empty
+        // stand-ins; this says which, so each gets its own status.
+        let rejected = request
+            .extensions()
+            .get::<super::frames::RejectedFrames>()
+            .cloned();
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel::<Result<VerifyResponse, Status>>(STREAM_BUFFER);
         let scheduler = self.scheduler.clone();
         let metrics = self.metrics.clone();
+        let mut stop = self.stop.clone();
         tokio::spawn(async move {
             let count = move |code: tonic::Code| {
                 metrics
@@ -191,8 +194,16 @@ impl Verifier for VerifierService {
                     .with_label_values(&["VerifyStream", code_label(code)])
                     .inc();
             };
+            let mut index: u64 = 0;
             loop {
-                let request = match inbound.message().await {
+                // On shutdown the stream stops reading; it ends (OK) once the requests
+                // it accepted are answered, so an idle stream cannot hold the exit.
+                let next = tokio::select! {
+                    biased;
+                    _ = stop.wait_for(|s| *s) => break,
+                    next = inbound.message() => next,
+                };
+                let request = match next {
                     Ok(Some(request)) => request,
                     Ok(None) => break,
                     Err(status) => {
@@ -203,6 +214,20 @@ impl Verifier for VerifierService {
                         break;
                     }
                 };
+                let this = index;
+                index += 1;
+                if let Some(r) = rejected.as_ref().and_then(|r| r.take(this)) {
+                    let error = ServeError::Frame(r.reason);
+                    count(error.code());
+                    if tx
+                        .send(Ok(failed(r.id.unwrap_or(0), &error)))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    continue;
+                }
                 let id = request.id;
                 match scheduler.submit(&client, request, None) {
                     Ok(rx) => {
