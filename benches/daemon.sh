@@ -10,8 +10,10 @@
 #      build feature) through loadgen flat out: the service path alone.
 #   4. idle latency of a 64-transaction request, CPU backend, one request at a time.
 #   5. a flood at ten times what the CPU backend serves, with more requests in flight
-#      than the default queue holds (so it sheds), twice (short and three times as
-#      long): the daemon's peak resident memory (VmHWM) in each, and what was shed.
+#      than the default queue holds (so it sheds), and beside it a light client (its own
+#      connection, 50 transactions, 20 requests a second) whose latency is the figure;
+#      the daemon's peak (VmHWM) and settled (5 s after) resident memory, with memory
+#      trimming on (as shipped) and off.
 #
 # Raw JSON lines go to benches/results/daemon-raw.jsonl (appended); a summary is printed.
 # Usage: benches/daemon.sh [seconds per measurement, default 15]
@@ -110,27 +112,45 @@ stop_serve
 fi
 
 if want 5; then
-echo "== 5. flood at ten times capacity, CPU backend, default queue sizes" >&2
-# Ten times what the CPU served in section 2 (requests of 1,000 2-signer transactions
-# per second); without section 2 in this run, FLOOD_RATE or 240.
+echo "== 5. flood at ten times capacity, CPU backend, default queue sizes, a light client beside it" >&2
+# Ten times what the CPU served in section 2 (requests of 1,000 transactions per second);
+# without section 2 in this run, FLOOD_RATE or 2,400.
 served=$(python3 -c "import json;print(json.load(open('$WORK/daemon_cpu.json'))['requests_per_s'])" 2>/dev/null || echo "")
-flood_rate=${FLOOD_RATE:-$(python3 -c "print(10*float('$served') if '$served' else 240.0)")}
-for length in "$DUR" "$((DUR * 3))"; do
-    start_serve --backend cpu
+flood_rate=${FLOOD_RATE:-$(python3 -c "print(10*float('$served') if '$served' else 2400.0)")}
+length=$((DUR * 2))
+# Twice: as shipped (free memory returned when quiet), and with that off, to compare.
+for trim in on off; do
+    VIGIL_MALLOC_TRIM=$trim start_serve --backend cpu
     base=$(vmhwm)
     # Resident memory once a second while the flood runs: it must level off, not climb.
     ( while kill -0 "$SERVE_PID" 2>/dev/null; do
           awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status"; sleep 1
       done ) >"$WORK/rss.txt" 2>/dev/null &
     SAMPLER=$!
-    # 2,048 in flight: about four times the ~500 such requests the default queue admits.
-    "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers "$SIGNERS" --msg-len 200 --concurrency 2048 \
-        --rate "$flood_rate" --duration "$length" --deadline-ms 30000 >"$WORK/flood.json" || true
+    # The flood: four clients (four loadgen processes, one connection each), 512
+    # requests in flight each: 2,048 in all, about four times the ~500 such requests
+    # the default queue admits.
+    FLOOD_PIDS=()
+    for f in 1 2 3 4; do
+        "${LG[@]}" --target "http://$GRPC" --batch 1000 --signers "$SIGNERS" --msg-len 200 --concurrency 512 \
+            --rate "$(python3 -c "print($flood_rate / 4)")" --duration "$length" --deadline-ms 30000 \
+            --seed "$((f * 1000))" >"$WORK/flood$f.json" &
+        FLOOD_PIDS+=($!)
+    done
+    sleep 2
+    # The light client: its own connection, 50-transaction requests, 20 a second.
+    "${LG[@]}" --target "http://$GRPC" --batch 50 --signers "$SIGNERS" --msg-len 200 --concurrency 1 --pool 1 \
+        --rate 20 --duration "$((length - 4))" --deadline-ms 10000 --check >"$WORK/light.json" || true
+    for p in "${FLOOD_PIDS[@]}"; do wait "$p" || true; done
+    flood=$(cat "$WORK"/flood[1-4].json | paste -sd, -)
     peak=$(vmhwm)
+    sleep 5
+    settled=$(awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status")
     kill "$SAMPLER" 2>/dev/null || true
     rss=$(paste -sd, "$WORK/rss.txt")
-    record "flood_${length}s" "{\"rate\":$flood_rate,\"seconds\":$length,\"vmhwm_kib_before\":$base,\"vmhwm_kib\":$peak,\"rss_kib_per_second\":[$rss],\"loadgen\":$(cat "$WORK/flood.json")}"
-    echo "flood ${length}s at ${flood_rate} req/s: VmHWM ${peak} KiB (idle ${base} KiB)" >&2
+    record "flood_light_trim_${trim}" "{\"rate\":$flood_rate,\"seconds\":$length,\"trim\":\"$trim\",\"vmhwm_kib_before\":$base,\"vmhwm_kib\":$peak,\"settled_rss_kib\":$settled,\"rss_kib_per_second\":[$rss],\"flood\":[$flood],\"light\":$(cat "$WORK/light.json")}"
+    echo "flood ${length}s at ${flood_rate} req/s, trim $trim: VmHWM ${peak} KiB (idle ${base} KiB), settled ${settled} KiB" >&2
+    cat "$WORK/light.json" >&2
     stop_serve
 done
 fi

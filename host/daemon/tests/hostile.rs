@@ -424,7 +424,7 @@ async fn queued(app: &Appliance) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_light_client_is_served_fairly_during_a_flood() {
     let app = Appliance::start(&[]).await;
-    // Four heavy clients queue a backlog of 4 x 24 requests of 2,048 signatures.
+    // Four heavy clients queue a backlog of 4 x 40 requests of 2,048 signatures.
     let heavy_req = request(100, Profile::Strict, 2048, 1, false, 100);
     let mut heavies = Vec::new();
     for h in 0..4 {
@@ -436,7 +436,7 @@ async fn a_light_client_is_served_fairly_during_a_flood() {
             r.metadata_mut()
                 .insert("vigil-client-id", format!("heavy-{h}").parse().unwrap());
             let mut responses = client.verify_stream(r).await.unwrap().into_inner();
-            for i in 0..24u64 {
+            for i in 0..40u64 {
                 let mut req = heavy_req.clone();
                 req.id = i;
                 tx.send(req).await.unwrap();
@@ -482,7 +482,7 @@ async fn a_light_client_is_served_fairly_during_a_flood() {
     let mut last_heavy = flood_started;
     for h in heavies {
         let (answered, at) = h.await.unwrap();
-        assert_eq!(answered, 24);
+        assert_eq!(answered, 40);
         last_heavy = last_heavy.max(at);
     }
     // First-in first-out, each light request would wait for the whole backlog; fair
@@ -494,6 +494,7 @@ async fn a_light_client_is_served_fairly_during_a_flood() {
          {:?} of it after the light client finished",
         last_heavy.saturating_duration_since(light_done)
     );
+    eprintln!("light worst {worst:?}, backlog {backlog} signatures drained in {drain:?}");
     // Everything answered: the exact gauges are back to zero.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(metric(&app, "vigil_queue_bytes", &[]), 0.0);

@@ -8,6 +8,8 @@
 //! this asks glibc to return its free pages (`malloc_trim`), which costs a few
 //! milliseconds once, never while work is in progress. Other C libraries (musl) and
 //! other systems return freed memory on their own terms; there it does nothing.
+//! `VIGIL_MALLOC_TRIM=off` turns it off (for measuring what it saves: see
+//! `benches/daemon.sh`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,10 @@ const CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Trims after every quiet spell that follows work, until the process ends.
 pub async fn when_quiet(calls: Arc<Calls>, admission: Arc<Admission>) {
+    if std::env::var("VIGIL_MALLOC_TRIM").is_ok_and(|v| v == "off") {
+        tracing::info!("VIGIL_MALLOC_TRIM=off: free memory is left to the allocator");
+        return;
+    }
     let mut tick = tokio::time::interval(CHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut busy = false;
