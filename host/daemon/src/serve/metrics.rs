@@ -55,9 +55,9 @@ pub struct Metrics {
     pub batch_signatures: HistogramVec,
     /// Requests coalesced into one backend batch.
     pub batch_requests: HistogramVec,
-    /// Admitted requests not yet answered, by profile (`merkle` for MerkleRoot).
+    /// Admitted requests waiting for a batch, by profile.
     pub queue_requests: IntGaugeVec,
-    /// Admitted signatures not yet answered, by profile.
+    /// Admitted signatures waiting for a batch, by profile.
     pub queue_signatures: IntGaugeVec,
     /// Admitted transaction bytes not yet answered (all profiles).
     pub queue_bytes: IntGauge,
@@ -166,12 +166,12 @@ impl Metrics {
             )?,
             queue_requests: gauge(
                 "vigil_queue_requests",
-                "Requests admitted and not yet answered, by profile.",
+                "Requests admitted and waiting for a batch, by profile.",
                 &["profile"],
             )?,
             queue_signatures: gauge(
                 "vigil_queue_signatures",
-                "Signatures admitted and not yet answered, by profile.",
+                "Signatures admitted and waiting for a batch, by profile.",
                 &["profile"],
             )?,
             queue_bytes,
