@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Bytes fields become `bytes::Bytes`: slices of the received frame, not copies.
         .bytes(".")
+        // prost's codec, except that a stream message that does not decode fails alone
+        // (src/lenient.rs).
+        .codec_path("crate::lenient::LenientCodec")
         .file_descriptor_set_path(out.join("vigil_descriptor.bin"))
         .compile_protos(&["proto/vigil/v1/verifier.proto"], &["proto"])?;
     Ok(())

@@ -406,6 +406,88 @@ async fn a_stream_survives_an_oversize_request() {
     assert!(status.message.contains("--max-message-bytes"), "{status:?}");
 }
 
+/// Sends pre-encoded messages as they are, so a test can send bytes that do not decode.
+struct RawCodec;
+
+struct RawEncoder;
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: bytes::Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = bytes::Bytes;
+    type Decode = vigil_proto::v1::VerifyResponse;
+    type Encoder = RawEncoder;
+    type Decoder = vigil_proto::lenient::LenientDecoder<vigil_proto::v1::VerifyResponse>;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic::codec::Codec::decoder(&mut vigil_proto::lenient::LenientCodec::<
+            VerifyRequest,
+            vigil_proto::v1::VerifyResponse,
+        >::default())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_survives_a_request_that_does_not_decode() {
+    use prost::Message as _;
+    let app = Appliance::start(&[]).await;
+    let first = request(1, Profile::Strict, 4, 1, false, 1);
+    let third = request(3, Profile::Strict, 4, 1, false, 3);
+    let messages = vec![
+        bytes::Bytes::from(first.encode_to_vec()),
+        // Field 1 with the wrong wire type, then a length past the message's end.
+        bytes::Bytes::from_static(&[0x0d, 1, 2, 3, 4, 0x1a, 0x7f]),
+        bytes::Bytes::from(third.encode_to_vec()),
+    ];
+    let mut grpc = tonic::client::Grpc::new(app.channel().await);
+    grpc.ready().await.unwrap();
+    let mut responses = grpc
+        .streaming(
+            tonic::Request::new(futures::stream::iter(messages)),
+            http::uri::PathAndQuery::from_static("/vigil.v1.Verifier/VerifyStream"),
+            RawCodec,
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = Vec::new();
+    while let Some(resp) = tokio::time::timeout(Duration::from_secs(20), responses.message())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        seen.push(resp);
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let by_id = |id| {
+        seen.iter()
+            .find(|r| r.id == id && r.status.is_none())
+            .unwrap()
+    };
+    assert_verdicts(&first, by_id(1));
+    assert_verdicts(&third, by_id(3));
+    let failed = seen.iter().find(|r| r.status.is_some()).unwrap();
+    let status = failed.status.as_ref().unwrap();
+    assert_eq!(status.code, Code::Internal as i32, "{status:?}");
+    assert!(status.message.contains("does not decode"), "{status:?}");
+}
+
 /// Signatures queued for the strict profile, from the Devices call.
 async fn queued(app: &Appliance) -> u64 {
     let d = app

@@ -15,6 +15,7 @@ pub mod v1 {
 }
 
 pub mod convert;
+pub mod lenient;
 
 pub use v1::Profile as WireProfile;
 

@@ -30,6 +30,10 @@ pub enum ServeError {
     /// answers the same on a unary call.
     #[error("{0}")]
     Frame(super::frames::RejectReason),
+    /// A stream message that does not decode as a request (INTERNAL, as tonic answers
+    /// the same on a unary call).
+    #[error("request does not decode: {0}")]
+    Undecodable(String),
     /// A bug: the service broke its own invariants.
     #[error("internal error: {0}")]
     Internal(String),
@@ -44,7 +48,7 @@ impl ServeError {
             ServeError::Unavailable(_) | ServeError::ShuttingDown => Code::Unavailable,
             ServeError::DeadlineExceeded => Code::DeadlineExceeded,
             ServeError::Frame(reason) => reason.code(),
-            ServeError::Internal(_) => Code::Internal,
+            ServeError::Undecodable(_) | ServeError::Internal(_) => Code::Internal,
         }
     }
 }

@@ -14,6 +14,7 @@ use futures::Stream;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
+use vigil_proto::lenient;
 use vigil_proto::v1::verifier_server::Verifier;
 use vigil_proto::v1::{
     DevicesRequest, DevicesResponse, MerkleRequest, MerkleResponse, RequestStatus, VerifyRequest,
@@ -201,13 +202,13 @@ impl Verifier for VerifierService {
                 let next = tokio::select! {
                     biased;
                     _ = stop.wait_for(|s| *s) => break,
-                    next = inbound.message() => next,
+                    next = lenient::message(&mut inbound) => next,
                 };
-                let request = match next {
-                    Ok(Some(request)) => request,
+                let read = match next {
+                    Ok(Some(read)) => read,
                     Ok(None) => break,
                     Err(status) => {
-                        // A broken inbound stream (bad frame, oversize message) ends the
+                        // A broken transport or framing (a message cut short) ends the
                         // call; requests already accepted are still answered first.
                         tracing::debug!(%status, "inbound stream ended with an error");
                         let _ = tx.send(Err(status)).await;
@@ -216,6 +217,18 @@ impl Verifier for VerifierService {
                 };
                 let this = index;
                 index += 1;
+                let request = match read {
+                    lenient::Read::Decoded(request) => request,
+                    lenient::Read::Undecodable(reason) => {
+                        // Its id cannot be trusted from bytes that do not decode.
+                        let error = ServeError::Undecodable(reason);
+                        count(error.code());
+                        if tx.send(Ok(failed(0, &error))).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                };
                 if let Some(r) = rejected.as_ref().and_then(|r| r.take(this)) {
                     let error = ServeError::Frame(r.reason);
                     count(error.code());
