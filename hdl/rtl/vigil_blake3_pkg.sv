@@ -9,7 +9,7 @@
 // is the same.)
 //
 // The Merkle context keys are BLAKE3's hash_derive_key_context of the vigil-merkle-v1
-// contexts (design/MERKLE.md). hdl/tb/vigil_blake3_pkg.rs reads this file's text and
+// contexts (docs/MERKLE.md). hdl/tb/vigil_blake3_pkg.rs reads this file's text and
 // checks the algorithm's constants and the keys against the `blake3` crate, so the
 // literals cannot drift; hdl/tb/vigil_blake3_compress.rs measures CompressLatency.
 
@@ -79,7 +79,7 @@ package vigil_blake3_pkg;
   localparam int unsigned CompressLatency = CompressRoundStages + 1;
 
   // ------------------------------------------------------------------------------------
-  // The vigil-merkle-v1 tree (design/MERKLE.md).
+  // The vigil-merkle-v1 tree (docs/MERKLE.md).
 
   // hash_derive_key_context("vigil-merkle-v1 leaf"), words 7..0.
   localparam logic [255:0] MerkleLeafKey = {

@@ -1,4 +1,4 @@
-// vigil_merkle_engine: the vigil-merkle-v1 root (design/MERKLE.md) of a MERKLE_ROOT or
+// vigil_merkle_engine: the vigil-merkle-v1 root (docs/MERKLE.md) of a MERKLE_ROOT or
 // MERKLE_NODES request, with one vigil_blake3_compress core.
 //
 // Interface

@@ -2,7 +2,7 @@
 //! oracle: the `blake3` crate in derive-key mode, the CT tree shape), which shares no
 //! code with the RTL.
 //!
-//! - MERKLE_ROOT: every tree size design/MERKLE.md pins (0, 1, 2, 3, 4, 5, 7, 8, 9, 1000
+//! - MERKLE_ROOT: every tree size docs/MERKLE.md pins (0, 1, 2, 3, 4, 5, 7, 8, 9, 1000
 //!   leaves), leaf lengths on and around every block and chunk boundary up to
 //!   `MaxLeafBytes`, garbage in the final word's padding, and random trees.
 //! - MERKLE_NODES: roots over given level-0 nodes, against the CPU oracle's reduction

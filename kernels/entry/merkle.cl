@@ -1,5 +1,5 @@
 /*
- * merkle.cl: the vigil-merkle-v1 tree on the device (design/MERKLE.md).
+ * merkle.cl: the vigil-merkle-v1 tree on the device (docs/MERKLE.md).
  *
  * A hash is 8 u32 words (word i = bytes 4i..4i+4 of the 32-byte output, little-endian),
  * and a list of nodes is those words back to back: node j at words 8j..8j+8. The host

@@ -5,7 +5,7 @@
 //! text (so the header cannot drift from what is tested) and checks:
 //!
 //! - the two context keys equal `blake3::hazmat::hash_derive_key_context` of the
-//!   contexts in `design/MERKLE.md`;
+//!   contexts in `docs/MERKLE.md`;
 //! - the IV and the flags reproduce those context keys, and NODE, one-block and
 //!   two-chunk LEAF and keyed hashes, through the crate's portable compression function
 //!   (the one primitive the header spells out by hand), against `blake3::derive_key`

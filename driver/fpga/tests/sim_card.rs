@@ -45,7 +45,7 @@ fn merkle_roots_on_the_simulated_card_match_the_cpu() {
 }
 
 /// Every root of the vigil-merkle-v1 known-answer vectors (checked independently by
-/// `testdata/merkle/check.py`), 2^20 + 1 leaves included: MERKLE.md's whole list of sizes,
+/// `testdata/merkle/check.py`), 2^20 + 1 leaves included: docs/MERKLE.md's whole list of sizes,
 /// the largest split by the driver into 257 requests and a level of subtree roots.
 #[test]
 fn merkle_known_answer_vectors_on_the_simulated_card() {

@@ -111,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keys = merkle::context_keys();
     let vectors = Vectors {
         scheme: "vigil-merkle-v1",
-        spec: "design/MERKLE.md; proofs are RFC 9162 section 2.1.3 audit paths, bottom-up",
+        spec: "docs/MERKLE.md; proofs are RFC 9162 section 2.1.3 audit paths, bottom-up",
         generator: "cargo run --release -p vigil-core --example gen_merkle_vectors",
         contexts: Named {
             leaf: LEAF_CONTEXT.into(),

@@ -1,7 +1,7 @@
 //! Flat transaction batches: one byte arena plus offset arrays.
 //!
 //! A batch is laid out the way a device copy takes it. Every transaction's *leaf* (the
-//! bytes its Merkle leaf is hashed over, see MERKLE.md) sits back to back in one arena:
+//! bytes its Merkle leaf is hashed over, see docs/MERKLE.md) sits back to back in one arena:
 //!
 //! * a Solana wire transaction's leaf is its raw bytes as received, and its signatures,
 //!   public keys and message are located inside those bytes (parsed in place);

@@ -1,6 +1,6 @@
 //! The vigil-merkle-v1 tree: roots, inclusion proofs and their verification.
 //!
-//! The specification is `design/MERKLE.md`; in short:
+//! The specification is `docs/MERKLE.md`; in short:
 //!
 //! ```text
 //! LEAF(d)    = BLAKE3 derive-key, context "vigil-merkle-v1 leaf",  input d

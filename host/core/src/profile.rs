@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use ed25519_dalek::Verifier as _;
 
-/// A named set of Ed25519 acceptance rules (see the module docs and PROFILES.md).
+/// A named set of Ed25519 acceptance rules (see the module docs and docs/PROFILES.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Profile {
     /// ed25519-dalek `verify_strict`: rejects small-order A and R, non-canonical A and R.

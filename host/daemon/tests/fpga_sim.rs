@@ -3,7 +3,7 @@
 //! through `VIGIL_FPGA_SIM`, exactly as a deployment reaches `vigil-card-sim`.
 //!
 //! Roots from `vigil merkle --backend fpga-sim` must equal the CPU oracle's for every
-//! MERKLE.md size up to 1,000 leaves with random leaf lengths, and for a tree larger
+//! docs/MERKLE.md size up to 1,000 leaves with random leaf lengths, and for a tree larger
 //! than the card takes in one request (the driver splits it into subtrees); a leaf over
 //! the card's limit is a clear error, not a wrong root; `vigil devices` lists the card.
 //!

@@ -4,7 +4,7 @@
  *   LEAF(d)    = BLAKE3 derive-key, context "vigil-merkle-v1 leaf", input d (any length)
  *   NODE(l, r) = BLAKE3 derive-key, context "vigil-merkle-v1 node", input l || r (64 bytes)
  *
- * (design/MERKLE.md is the specification, host/core/src/merkle.rs the CPU oracle.)
+ * (docs/MERKLE.md is the specification, host/core/src/merkle.rs the CPU oracle.)
  *
  * A derive-key hash is a keyed BLAKE3 hash whose key is the context key (the context
  * string hashed once, with the IV as key and the flag DERIVE_KEY_CONTEXT) and whose every

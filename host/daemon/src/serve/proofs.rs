@@ -10,7 +10,7 @@
 //! [`working_bytes`] says how much memory the computation will take, so admission can
 //! charge it before it is spent.
 //!
-//! [`proofs_response`] then computes the tree level by level, as MERKLE.md describes,
+//! [`proofs_response`] then computes the tree level by level, as docs/MERKLE.md describes,
 //! holding only the current level (`n` hashes, reduced in place) and the proofs being
 //! built. At each level the sibling of a proof's node `i` is node `i ^ 1` when it exists
 //! (a carried last node has none), then `i` becomes `i / 2`: the rule
