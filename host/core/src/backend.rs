@@ -31,6 +31,16 @@ pub enum BackendError {
         /// Why, in words an operator can act on.
         reason: String,
     },
+    /// This work does not fit this backend (a batch larger than its biggest buffer, a
+    /// message longer than its kernel takes); the backend is fine and stays in service,
+    /// and the work goes to another backend.
+    #[error("backend {backend} cannot take this work: {reason}")]
+    Unfit {
+        /// The backend (or its device) that refused it.
+        backend: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// A device failed while it held the work; the work may be re-run elsewhere.
     #[error("device {device} failed: {reason}")]
     DeviceFailed {

@@ -306,7 +306,10 @@ fn run<Q: DeviceQueue>(mut queue: Q, rx: mpsc::Receiver<Work>, shared: &Shared, 
                     free.push(slot);
                     settle();
                     work.fail(match refusal {
-                        Refusal::Unfit(why) => BackendError::Internal(why),
+                        Refusal::Unfit(why) => BackendError::Unfit {
+                            backend: name.to_string(),
+                            reason: why,
+                        },
                         Refusal::Failed(why) => {
                             let reason = format!("enqueue failed: {why}");
                             shared.fail(name, reason.clone());
@@ -760,7 +763,7 @@ mod tests {
             .verify(batch(50, 4), Profile::Strict)
             .wait()
             .unwrap_err();
-        assert!(matches!(err, BackendError::Internal(_)), "{err}");
+        assert!(matches!(err, BackendError::Unfit { .. }), "{err}");
         assert!(dev.failure().is_none());
         let small = batch(4, 5);
         assert_eq!(

@@ -87,13 +87,14 @@ impl Slot {
     }
 
     /// Settles an error this backend returned for some work: work it cannot take
-    /// (`Unavailable`: a leaf over a card's limit, signatures for a card without a
+    /// (`Unfit`: a batch over a device's largest buffer; `Unavailable`: a leaf over a
+    /// card's limit, signatures for a card without a
     /// signature engine) goes elsewhere and leaves it in service; a device failure in a
     /// backend that still has other devices in service (one card of several, one GPU of
     /// a pool) leaves it in service too, the failed device having taken itself out; any
     /// other error takes it out. Either way the work is re-run elsewhere.
     fn refused_or_failed(&self, error: &BackendError, metrics: &Metrics) {
-        if let BackendError::Unavailable { .. } = error {
+        if let BackendError::Unavailable { .. } | BackendError::Unfit { .. } = error {
             tracing::warn!(backend = %self.name, %error, "work not taken; trying another backend");
             return;
         }
@@ -964,6 +965,61 @@ mod tests {
             .as_ref()
             .unwrap();
         assert!(!sched.devices().backends[0].healthy);
+    }
+
+    /// An accelerator whose buffers hold 50 signatures: larger batches do not fit it
+    /// (`Unfit`, as `slots` reports a batch over a device's biggest allocation).
+    struct SmallGpu {
+        cpu: CpuBackend,
+    }
+
+    impl Backend for SmallGpu {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                name: "small-gpu".into(),
+                devices: vec!["test device".into()],
+                preferred_batch: 1,
+            }
+        }
+        fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
+            if batch.signature_count() > 50 {
+                Pending::ready(Err(BackendError::Unfit {
+                    backend: "small-gpu".into(),
+                    reason: "larger than the device's biggest buffer".into(),
+                }))
+            } else {
+                self.cpu.verify(batch, profile)
+            }
+        }
+        fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
+            self.cpu.merkle_root(leaves)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_that_does_not_fit_goes_elsewhere_and_the_backend_stays() {
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let sched = Scheduler::start(config(), metrics.clone());
+        let gpu = Arc::new(SmallGpu {
+            cpu: CpuBackend::new(Some(1)).unwrap(),
+        });
+        let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new(Some(2)).unwrap());
+        sched.set_backends(vec![gpu, cpu]);
+        let big = request(1, 100);
+        let resp = submit_all(&sched, std::slice::from_ref(&big)).await;
+        let resp = resp.into_iter().next().unwrap().unwrap();
+        assert_eq!(resp.backend, "cpu", "the unfit batch is re-run on the CPU");
+        assert_eq!(resp.signature_valid, oracle(&big));
+        assert!(
+            sched.devices().backends[0].healthy,
+            "not fitting is not failing"
+        );
+        // The next batch that fits goes to it again.
+        let small = request(2, 20);
+        let resp = submit_all(&sched, std::slice::from_ref(&small)).await;
+        let resp = resp.into_iter().next().unwrap().unwrap();
+        assert_eq!(resp.backend, "small-gpu");
+        assert_eq!(resp.signature_valid, oracle(&small));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
