@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 use common::{assert_verdicts, metric_sum, parse_prometheus, request, Appliance};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tonic::transport::Channel;
 use tonic::Code;
 use vigil_core::Profile;
+use vigil_proto::v1::verifier_client::VerifierClient;
 use vigil_proto::v1::{MerkleRequest, Transaction, VerifyRequest};
 
 /// A TCP connection to `to` from the loopback address `from`.
@@ -39,6 +41,22 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
             Ok(Ok(_)) => {}
         }
     }
+}
+
+/// A VerifyStream on `client`: the sender of its requests and its responses.
+async fn open_stream(
+    client: &mut VerifierClient<Channel>,
+) -> (
+    tokio::sync::mpsc::Sender<VerifyRequest>,
+    tonic::Streaming<vigil_proto::v1::VerifyResponse>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<VerifyRequest>(4);
+    let responses = client
+        .verify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, responses)
 }
 
 fn metric(app: &Appliance, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -228,12 +246,7 @@ async fn shutdown_does_not_wait_for_idle_streams_or_connections() {
     let mut app = Appliance::start(&["--shutdown-grace-secs", "30"]).await;
     let mut client = app.client().await;
     // An idle stream: open, one request answered, then nothing.
-    let (tx, rx) = tokio::sync::mpsc::channel::<VerifyRequest>(4);
-    let mut responses = client
-        .verify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) = open_stream(&mut client).await;
     let req = request(7, Profile::Strict, 8, 1, false, 7);
     tx.send(req.clone()).await.unwrap();
     assert_verdicts(&req, &responses.message().await.unwrap().unwrap());
@@ -375,13 +388,7 @@ async fn queue_gauges_return_to_zero_after_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_survives_an_oversize_request() {
     let app = Appliance::start(&["--max-message-bytes", "65536"]).await;
-    let mut client = app.client().await;
-    let (tx, rx) = tokio::sync::mpsc::channel::<VerifyRequest>(4);
-    let mut responses = client
-        .verify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) = open_stream(&mut app.client().await).await;
     let first = request(1, Profile::Strict, 4, 1, false, 1);
     let mut oversize = request(2, Profile::Strict, 4, 1, false, 2);
     oversize.transactions[0].message = vec![7u8; 100_000].into();

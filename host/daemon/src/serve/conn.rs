@@ -203,14 +203,14 @@ pub struct Guarded {
     opened: Instant,
     last_read: Instant,
     timer: Pin<Box<Sleep>>,
-    limits: Arc<Tracker>,
-    _permit: ConnPermit,
+    /// Its place under the caps; also the port's limits and metrics.
+    permit: ConnPermit,
 }
 
 impl Guarded {
     /// The next instant at which a deadline might have passed.
     fn next_deadline(&self) -> Instant {
-        let l = &self.limits.limits;
+        let l = &self.permit.tracker.limits;
         let mut at = self.last_read + l.idle;
         if self.received < l.preface {
             at = at.min(self.opened + l.handshake);
@@ -223,7 +223,7 @@ impl Guarded {
 
     /// Which deadline has passed at `now`, if any.
     fn expired(&self, now: Instant) -> Option<&'static str> {
-        let l = &self.limits.limits;
+        let l = &self.permit.tracker.limits;
         if self.received < l.preface && now >= self.opened + l.handshake {
             Some("preface_timeout")
         } else if now >= self.last_read + l.idle {
@@ -242,12 +242,9 @@ impl Guarded {
                 return Poll::Pending;
             }
             if let Some(reason) = self.expired(Instant::now()) {
-                let l = &self.limits;
-                l.metrics
-                    .closed
-                    .with_label_values(&[l.limits.port, reason])
-                    .inc();
-                tracing::debug!(port = l.limits.port, peer = ?self.info.remote_addr, reason, "closing connection");
+                let tracker = &self.permit.tracker;
+                closed(tracker, reason);
+                tracing::debug!(port = tracker.limits.port, peer = ?self.info.remote_addr, reason, "closing connection");
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, reason));
             }
             let next = self.next_deadline();
@@ -397,8 +394,7 @@ pub fn accept(
                     opened,
                     last_read: opened,
                     timer: Box::pin(tokio::time::sleep_until(opened)),
-                    limits: tracker.clone(),
-                    _permit: permit,
+                    permit,
                 };
                 let next = guarded.next_deadline();
                 guarded.timer.as_mut().reset(next);
