@@ -223,6 +223,7 @@ async fn serve(
         .layer(shed::ShedLayer::new(
             scheduler.admission(),
             metrics.shed.clone(),
+            metrics.requests.clone(),
         ))
         .layer(frames::FrameGuardLayer::new(config.max_message_bytes))
         .into_inner();

@@ -7,8 +7,9 @@
 //! the smallest request from this client would be refused now
 //! ([`Admission::precheck`]), the call is answered RESOURCE_EXHAUSTED at once, its
 //! body never read and the service never called. The answer is the one the scheduler
-//! gives (same error, same message, same `vigil_shed_total{reason}` label), so a client
-//! cannot tell the two apart and need not.
+//! gives (same error, same message, same `vigil_shed_total{reason}` label, and the
+//! same `vigil_requests_total{method, code="RESOURCE_EXHAUSTED"}` count), so a client
+//! or a dashboard cannot tell the two apart and need not.
 //!
 //! It never refuses what admission would take: the precheck only refuses what
 //! admission would refuse for any request of at least its size. It applies to the
@@ -29,7 +30,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 use super::admission::{Admission, ClientKey, Refusal};
-use super::error::ServeError;
+use super::error::{code_label, ServeError};
 
 /// The header a client may send to name itself for fairness (else its address is used).
 pub const CLIENT_ID_HEADER: &str = "vigil-client-id";
@@ -83,18 +84,30 @@ fn message(refusal: Refusal) -> &'static str {
 }
 
 /// Sheds `Verify` and `MerkleRoot` calls the queue would refuse, before their bodies
-/// are read. Add it with `Server::builder().layer(ShedLayer::new(admission, shed))`.
+/// are read. Add it with
+/// `Server::builder().layer(ShedLayer::new(admission, shed, requests))`.
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
     admission: Arc<Admission>,
     shed: IntCounterVec,
+    requests: IntCounterVec,
 }
 
 impl ShedLayer {
     /// Checks against `admission` (the scheduler's own budget) and counts each call shed
-    /// in `shed` (`vigil_shed_total`, by refusal label).
-    pub fn new(admission: Arc<Admission>, shed: IntCounterVec) -> ShedLayer {
-        ShedLayer { admission, shed }
+    /// in `shed` (`vigil_shed_total`, by refusal label) and in `requests`
+    /// (`vigil_requests_total`, by method and code), as the service counts the calls it
+    /// answers.
+    pub fn new(
+        admission: Arc<Admission>,
+        shed: IntCounterVec,
+        requests: IntCounterVec,
+    ) -> ShedLayer {
+        ShedLayer {
+            admission,
+            shed,
+            requests,
+        }
     }
 }
 
@@ -106,6 +119,7 @@ impl<S> Layer<S> for ShedLayer {
             inner,
             admission: self.admission.clone(),
             shed: self.shed.clone(),
+            requests: self.requests.clone(),
         }
     }
 }
@@ -116,6 +130,7 @@ pub struct Shed<S> {
     inner: S,
     admission: Arc<Admission>,
     shed: IntCounterVec,
+    requests: IntCounterVec,
 }
 
 impl<S, B, ResBody> Service<http::Request<B>> for Shed<S>
@@ -132,9 +147,9 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let merkle = match request.uri().path() {
-            VERIFY_PATH => false,
-            MERKLE_ROOT_PATH => true,
+        let (merkle, method) = match request.uri().path() {
+            VERIFY_PATH => (false, "Verify"),
+            MERKLE_ROOT_PATH => (true, "MerkleRoot"),
             _ => return Either::Right(self.inner.call(request)),
         };
         let client = client_key(request.headers(), remote_addr(request.extensions()));
@@ -149,7 +164,11 @@ where
             Ok(()) => Either::Right(self.inner.call(request)),
             Err(refusal) => {
                 self.shed.with_label_values(&[refusal.label()]).inc();
-                let status = tonic::Status::from(ServeError::Shed(message(refusal).into()));
+                let error = ServeError::Shed(message(refusal).into());
+                self.requests
+                    .with_label_values(&[method, code_label(error.code())])
+                    .inc();
+                let status = tonic::Status::from(error);
                 // The request (and its unread body) is dropped here.
                 Either::Left(futures::future::ready(Ok(status.into_http())))
             }
@@ -216,6 +235,7 @@ mod tests {
     struct Setup {
         admission: Arc<Admission>,
         shed: IntCounterVec,
+        requests: IntCounterVec,
         calls: Arc<AtomicUsize>,
         service: Shed<Inner>,
     }
@@ -223,11 +243,15 @@ mod tests {
     fn setup(capacity_signatures: usize, capacity_bytes: usize) -> Setup {
         let admission = Admission::new(capacity_signatures, capacity_bytes);
         let shed = IntCounterVec::new(Opts::new("shed", "shed"), &["reason"]).unwrap();
+        let requests =
+            IntCounterVec::new(Opts::new("requests", "requests"), &["method", "code"]).unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
-        let service = ShedLayer::new(admission.clone(), shed.clone()).layer(Inner(calls.clone()));
+        let service = ShedLayer::new(admission.clone(), shed.clone(), requests.clone())
+            .layer(Inner(calls.clone()));
         Setup {
             admission,
             shed,
+            requests,
             calls,
             service,
         }
@@ -283,6 +307,13 @@ mod tests {
         }
         assert_eq!(s.calls.load(Ordering::SeqCst), 0, "inner service called");
         assert_eq!(s.shed.with_label_values(&["queue_full"]).get(), 2);
+        // Each shed call is a request answered, as the service would count it.
+        for method in ["Verify", "MerkleRoot"] {
+            let answered = s
+                .requests
+                .with_label_values(&[method, "RESOURCE_EXHAUSTED"]);
+            assert_eq!(answered.get(), 1, "{method}");
+        }
     }
 
     #[tokio::test]
@@ -417,7 +448,11 @@ mod tests {
         let (_health, health_service) = tonic_health::server::health_reporter();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let layers = tower::ServiceBuilder::new()
-            .layer(ShedLayer::new(admission.clone(), metrics.shed.clone()))
+            .layer(ShedLayer::new(
+                admission.clone(),
+                metrics.shed.clone(),
+                metrics.requests.clone(),
+            ))
             .layer(crate::serve::frames::FrameGuardLayer::new(1 << 20))
             .into_inner();
         let server = tonic::transport::Server::builder()
