@@ -11,7 +11,7 @@
 //! * **Compilation** happens once per architecture; the PTX is cached on disk
 //!   ([`vigil_kernels::cache`], under `cuda/`), keyed by source hash, architecture, driver
 //!   and NVRTC versions.
-//! * **Work.** One worker per GPU (the shared [`vigil_core::slots`] worker) drives
+//! * **Work.** One worker per GPU (the shared [`vigil_runtime`] worker) drives
 //!   [`queue::GpuQueue`]: several streams, page-locked buffers allocated once, copy-in,
 //!   kernels and copy-out of consecutive batches overlapped. Every GPU of the machine is
 //!   used; work goes to the one with the least in flight.
@@ -38,7 +38,6 @@ use std::time::Duration;
 use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::CudaContext;
 use cudarc::nvrtc::{CompileOptions, Ptx};
-use vigil_core::slots;
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
 use vigil_kernels::{cache, names};
 
@@ -189,7 +188,7 @@ impl std::fmt::Display for GpuSummary {
 }
 
 /// A GPU and whether it is in use, or why not.
-pub type GpuStatus = slots::DeviceStatus<GpuSummary>;
+pub type GpuStatus = vigil_runtime::DeviceStatus<GpuSummary>;
 
 /// How to open the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,7 +215,7 @@ static START_LOCK: Mutex<()> = Mutex::new(());
 
 /// Every NVIDIA GPU, each self-tested, behind one [`Backend`].
 pub struct CudaBackend {
-    opened: slots::Opened<GpuSummary>,
+    opened: vigil_runtime::Opened<GpuSummary>,
     /// Kernel nanoseconds of every GPU, summed.
     kernel_ns: Arc<AtomicU64>,
 }
@@ -233,7 +232,7 @@ impl CudaBackend {
         if count <= 0 {
             return Err(unavailable("the NVIDIA driver lists no GPU"));
         }
-        let mut roster = slots::Roster::default();
+        let mut roster = vigil_runtime::Roster::default();
         let kernel_ns = Arc::new(AtomicU64::new(0));
         for ordinal in 0..usize::try_from(count).unwrap_or(0) {
             match start(ordinal, versions, opts, &kernel_ns) {
@@ -253,7 +252,7 @@ impl CudaBackend {
     }
 
     /// The GPUs in service (or taken out of service since opening).
-    pub fn in_service(&self) -> &[Arc<slots::Device>] {
+    pub fn in_service(&self) -> &[Arc<vigil_runtime::Device>] {
         self.opened.in_service()
     }
 }
@@ -274,13 +273,17 @@ impl Backend for CudaBackend {
     fn kernel_time(&self) -> Option<Duration> {
         Some(Duration::from_nanos(self.kernel_ns.load(Ordering::Relaxed)))
     }
+
+    fn devices_in_service(&self) -> Option<usize> {
+        self.opened.pool().devices_in_service()
+    }
 }
 
 fn gpu_name(s: &GpuSummary) -> String {
     format!("cuda:{} {}", s.ordinal, s.name)
 }
 
-type Started = (GpuSummary, slots::Device, String);
+type Started = (GpuSummary, vigil_runtime::Device, String);
 
 /// Opens GPU `ordinal`: context, kernels, slots, worker.
 fn start(
@@ -339,8 +342,8 @@ fn start(
         devices: vec![summary.to_string()],
         preferred_batch: PREFERRED_BATCH,
     };
-    let dev = slots::Device::start(queue, gpu_name(&summary), info)
-        .map_err(|e| fail(format!("starting the GPU worker: {e}")))?;
+    let dev = vigil_runtime::Device::start(queue, gpu_name(&summary), info)
+        .map_err(|e| fail(e.to_string()))?;
     let note = if ed_cached && mk_cached {
         "kernels from the cache"
     } else {

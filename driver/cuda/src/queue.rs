@@ -1,6 +1,6 @@
 //! One GPU's streams, page-locked staging buffers and device buffers.
 //!
-//! [`GpuQueue`] implements [`vigil_core::slots::DeviceQueue`]; the shared worker drives
+//! [`GpuQueue`] implements [`vigil_runtime::DeviceQueue`]; the shared worker drives
 //! it. Each slot has its own stream, its own page-locked (pinned) host buffers and its
 //! own device buffers, so consecutive batches overlap: while one slot's kernels run, the
 //! next slot's copy-in is already queued on its own stream, and the copy engines work
@@ -39,8 +39,8 @@ use cudarc::driver::{
     CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError,
     LaunchConfig, PinnedHostSlice, PushKernelArg as _, ValidAsZeroBits,
 };
-use vigil_core::slots::{DeviceQueue, Refusal};
 use vigil_core::{Batch, Leaves, Profile};
+use vigil_runtime::{DeviceQueue, Refusal};
 
 use crate::small::SmallPath;
 
@@ -388,6 +388,7 @@ pub(crate) fn grid(items: usize, block: u32) -> Result<LaunchConfig, DriverError
 
 impl DeviceQueue for GpuQueue {
     type Done = CudaEvent;
+    type Error = DriverError;
 
     fn slots(&self) -> usize {
         self.slots.len()
@@ -398,25 +399,24 @@ impl DeviceQueue for GpuQueue {
         slot: usize,
         batch: &Batch,
         profile: Profile,
-    ) -> Result<CudaEvent, Refusal> {
+    ) -> Result<CudaEvent, Refusal<DriverError>> {
         self.verify_commands(slot, batch, profile)
-            .map_err(|e| Refusal::Failed(e.to_string()))
+            .map_err(Refusal::Failed)
     }
 
-    fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<CudaEvent, Refusal> {
-        self.merkle_commands(slot, leaves)
-            .map_err(|e| Refusal::Failed(e.to_string()))
+    fn enqueue_merkle(
+        &mut self,
+        slot: usize,
+        leaves: &Leaves,
+    ) -> Result<CudaEvent, Refusal<DriverError>> {
+        self.merkle_commands(slot, leaves).map_err(Refusal::Failed)
     }
 
-    fn wait(&mut self, slot: usize, done: CudaEvent) -> Result<(), String> {
-        done.synchronize().map_err(|e| e.to_string())?;
+    fn wait(&mut self, slot: usize, done: CudaEvent) -> Result<(), DriverError> {
+        done.synchronize()?;
         let s = &self.slots[slot];
         if s.timed {
-            let ms = s
-                .kernels
-                .0
-                .elapsed_ms(&s.kernels.1)
-                .map_err(|e| e.to_string())?;
+            let ms = s.kernels.0.elapsed_ms(&s.kernels.1)?;
             let ns = Duration::try_from_secs_f32(ms / 1e3).unwrap_or_default();
             let ns = u64::try_from(ns.as_nanos()).unwrap_or(u64::MAX);
             self.kernel_ns.fetch_add(ns, Ordering::Relaxed);

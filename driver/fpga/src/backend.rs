@@ -1,47 +1,42 @@
-//! The machine's cards behind `vigil_core`'s [`Backend`] contract.
+//! The machine's cards behind `vigil_core`'s [`Backend`] contract, on the shared device
+//! runtime (`vigil_runtime`).
 //!
-//! One worker thread owns each [`Card`] (a card is one set of streams; requests are
-//! pipelined inside each piece of work by the card layer) and takes work from its own
-//! bounded channel, so a flood of submissions waits for room instead of queueing without
-//! limit. A machine with several cards serves them as one backend: each piece of work
-//! goes to the card in service with the least queued.
+//! Each card is one [`DeviceQueue`] ([`CardQueue`]) with one slot: the card computes a
+//! piece of work synchronously inside `enqueue_*` (its requests are pipelined inside
+//! the card layer, up to the card's window), so the runtime's worker, bounded queue,
+//! least-loaded choice among cards, failure rule, self-test and status listing are the
+//! same as every GPU's.
 //!
-//! * **Trust.** Before the backend reports ready it runs a known-answer self-test: a
-//!   small Merkle tree whose leaves cross word boundaries, and a MERKLE_NODES request,
-//!   each against `vigil_core::merkle`; and, on a card with CAPS.VERIFY, three VERIFY
-//!   requests under each of the three profiles (a valid signature over a message that
-//!   crosses word boundaries, the same signature with a bit of S flipped, and the
-//!   small-order key and R with S = 0, which only `strict` rejects, so a card that
-//!   ignored or confused the profile code fails), each against
-//!   `vigil_core::reference_verify`. A card that fails is not used.
+//! * **Trust.** Before a card serves it passes its own known answers ([`crate::check`]:
+//!   MERKLE_NODES and the profile codes, which the `Backend` interface cannot reach)
+//!   and then the runtime's shared self-test through the `Backend` interface (the
+//!   conformance harness's known answers on a card with CAPS.VERIFY, a Merkle root on
+//!   one without). A card that fails either is listed with why and not used.
 //! * **Failure.** A transport error, a timeout or a malformed or unexpected response
 //!   means the card's state is unknown: the card leaves service, that work comes back
 //!   as `DeviceFailed` and the scheduler re-runs it elsewhere. The other cards serve on
 //!   ([`Backend::devices_in_service`] tells the scheduler so); once none is left, all
-//!   work comes back `DeviceFailed`. Work the card cannot take (a leaf longer than MAX_LEAF_BYTES, a signed
-//!   message longer than MAX_MESSAGE_BYTES − 64) comes back `Unavailable`, so the
-//!   scheduler sends it to another backend, and the card stays in service.
+//!   work comes back `DeviceFailed`. Work the card cannot take (a leaf longer than
+//!   MAX_LEAF_BYTES, a signed message longer than MAX_MESSAGE_BYTES − 64) comes back
+//!   `Unfit`, so the scheduler sends it to another backend, and the card stays in
+//!   service.
 //! * **Signatures.** A card with CAPS.VERIFY verifies every signature of a batch itself,
 //!   one VERIFY request per signature, pipelined by the card layer up to its
 //!   engines × contexts (see [`crate::card`]). The card knows signatures, not
 //!   transactions: the transaction verdicts, multi-signer transactions included, are
 //!   combined on the host by `Verdicts::from_signatures` (parsed, has signers, every
 //!   signature valid), exactly as every other backend does, and malformed transactions
-//!   have no signatures to send. A card without the engine answers [`Backend::verifies`]
-//!   `false` and refuses `verify` as `Unavailable`, so schedulers send it none.
+//!   have no signatures to send. A card without the engine says it does not verify;
+//!   the backend answers [`Backend::verifies`] `false` and refuses `verify` as
+//!   `Unavailable`, so schedulers send it none.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
-use vigil_core::{
-    reference_verify, Backend, BackendError, BackendInfo, Batch, Completer, Leaves, Pending,
-    Profile, Verdicts,
-};
+use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
+use vigil_runtime::{Device, DeviceQueue, Opened, Refusal, Roster};
 
-use crate::card::{Card, CardError, CardInfo, CardOptions, VerifyItem};
+use crate::card::{Card, CardError, CardInfo, CardOptions};
 use crate::sim::SimTransport;
 use crate::transport::Transport;
 use crate::xdma;
@@ -51,110 +46,99 @@ pub const NAME_XDMA: &str = "fpga";
 /// Backend name of the simulated card.
 pub const NAME_SIM: &str = "fpga-sim";
 
-/// Work waiting for one card at most; submitting more waits for room.
-const QUEUE_DEPTH: usize = 64;
+/// One card as a [`DeviceQueue`]: the work is done in `enqueue_*`, its result kept for
+/// the runtime to read back.
+pub struct CardQueue<T: Transport> {
+    card: Card<T>,
+    verdicts: Vec<u8>,
+    root: [u32; 8],
+}
 
-enum Job {
-    Merkle {
-        leaves: Arc<Leaves>,
-        done: Completer<[u8; 32]>,
-    },
-    Sha512K {
-        message: Vec<u8>,
-        done: Completer<([u8; 64], [u8; 32])>,
-    },
-    Verify {
-        batch: Arc<Batch>,
+impl<T: Transport> CardQueue<T> {
+    /// The queue of an opened card.
+    pub fn new(card: Card<T>) -> CardQueue<T> {
+        CardQueue {
+            card,
+            verdicts: Vec::new(),
+            root: [0; 8],
+        }
+    }
+}
+
+/// A card error as the runtime takes it: work the card cannot take is unfit, anything
+/// else is the card's failure.
+fn refusal(e: CardError) -> Refusal<CardError> {
+    if e.is_device_failure() {
+        Refusal::Failed(e)
+    } else {
+        Refusal::Unfit(e.to_string())
+    }
+}
+
+impl<T: Transport + 'static> DeviceQueue for CardQueue<T> {
+    type Done = ();
+    type Error = CardError;
+
+    fn slots(&self) -> usize {
+        1
+    }
+
+    fn verifies(&self) -> bool {
+        self.card.info().has_verify()
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        crate::check::self_test(&mut self.card)
+    }
+
+    fn enqueue_verify(
+        &mut self,
+        _slot: usize,
+        batch: &Batch,
         profile: Profile,
-        done: Completer<Verdicts>,
-    },
-}
-
-/// One card in service: the worker thread that owns it and the work queued for it.
-struct CardWorker {
-    device: String,
-    info: CardInfo,
-    tx: Mutex<Option<SyncSender<Job>>>,
-    worker: Mutex<Option<JoinHandle<()>>>,
-    failed: Arc<Mutex<Option<String>>>,
-    /// Jobs sent to this card and not yet answered.
-    queued: Arc<AtomicUsize>,
-}
-
-impl CardWorker {
-    /// Self-tests an opened card and starts its worker; `Err` says why it is not used.
-    fn start<T: Transport + 'static>(mut card: Card<T>, name: &str) -> Result<Self, String> {
-        let device = card.describe();
-        self_test(&mut card)
-            .map_err(|e| format!("{device} failed its known-answer self-test: {e}"))?;
-        let info = *card.info();
-        let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
-        let failed = Arc::new(Mutex::new(None));
-        let queued = Arc::new(AtomicUsize::new(0));
-        let worker = {
-            let (failed, queued, dev) = (Arc::clone(&failed), Arc::clone(&queued), device.clone());
-            std::thread::Builder::new()
-                .name(format!("vigil-{name}"))
-                .spawn(move || run(card, &rx, &failed, &queued, &dev))
-                .map_err(|e| format!("starting the worker of {device}: {e}"))?
-        };
-        tracing::info!(backend = name, %device, card = %info, "FPGA card self-tested and serving");
-        Ok(CardWorker {
-            device,
-            info,
-            tx: Mutex::new(Some(tx)),
-            worker: Mutex::new(Some(worker)),
-            failed,
-            queued,
-        })
+    ) -> Result<(), Refusal<CardError>> {
+        let valid = self.card.verify_batch(batch, profile).map_err(refusal)?;
+        self.verdicts.clear();
+        self.verdicts.extend(valid.into_iter().map(u8::from));
+        Ok(())
     }
 
-    fn failure(&self) -> Option<String> {
-        self.failed.lock().ok().and_then(|f| f.clone())
+    fn enqueue_merkle(&mut self, _slot: usize, leaves: &Leaves) -> Result<(), Refusal<CardError>> {
+        let root = self.card.merkle_root(leaves).map_err(refusal)?;
+        for (word, bytes) in self.root.iter_mut().zip(root.chunks_exact(4)) {
+            *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        Ok(())
     }
 
-    fn submit(&self, job: Job) {
-        let Ok(guard) = self.tx.lock() else {
-            return; // poisoned: the job is dropped with its completer, reported dropped
-        };
-        if let Some(tx) = guard.as_ref() {
-            self.queued.fetch_add(1, Ordering::AcqRel);
-            // Blocks while the queue is full (backpressure). If the worker is gone the
-            // job is dropped with its completer, and the pending reports it dropped.
-            if tx.send(job).is_err() {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
+    fn wait(&mut self, _slot: usize, _done: ()) -> Result<(), CardError> {
+        Ok(())
     }
-}
 
-impl Drop for CardWorker {
-    fn drop(&mut self) {
-        if let Ok(mut tx) = self.tx.lock() {
-            tx.take();
-        }
-        if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
-            let _ = worker.join();
-        }
+    fn verdicts(&self, _slot: usize) -> &[u8] {
+        &self.verdicts
+    }
+
+    fn root(&self, _slot: usize) -> Option<[u32; 8]> {
+        Some(self.root)
     }
 }
 
 /// The FPGA cards of a machine as one [`Backend`]: every card that passed its identity
-/// check and self-test, each with its own worker; work goes to the card in service with
-/// the least queued. A card that fails leaves service alone: the backend serves on with
-/// the others ([`Backend::devices_in_service`]) and fails only when none is left.
+/// check and self-tests, each with its own runtime worker; work goes to the card in
+/// service with the least in flight. A card that fails leaves service alone: the
+/// backend serves on with the others ([`Backend::devices_in_service`]) and fails only
+/// when none is left.
 pub struct FpgaBackend {
-    info: BackendInfo,
-    cards: Vec<CardWorker>,
-    /// Every card found: what it is, in service (`Ok`, with its identity) or why not,
-    /// and its place in `cards`.
-    found: Vec<(String, Result<String, String>, Option<usize>)>,
+    opened: Opened<String>,
+    /// What each card in service reported when it was opened, in service order.
+    cards: Vec<CardInfo>,
 }
 
 impl std::fmt::Debug for FpgaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FpgaBackend")
-            .field("name", &self.info.name)
+            .field("name", &self.opened.pool().info().name)
             .field("cards", &self.card_statuses())
             .finish()
     }
@@ -169,7 +153,7 @@ fn unavailable(backend: &str, reason: impl Into<String>) -> BackendError {
 
 impl FpgaBackend {
     /// Every card under `dev_dir` (usually `/dev`) that passes the identity check and
-    /// the self-test. `Unavailable`, with every card's reason, if there is none.
+    /// the self-tests. `Unavailable`, with every card's reason, if there is none.
     pub fn open_xdma(dev_dir: &Path) -> Result<FpgaBackend, BackendError> {
         let found = xdma::discover(dev_dir, &CardOptions::default())
             .map_err(|e| unavailable(NAME_XDMA, e.to_string()))?;
@@ -221,382 +205,112 @@ impl FpgaBackend {
     }
 
     /// The backend over every card of `found` (what it is, opened or why not) that
-    /// passes its self-test.
+    /// passes its self-tests.
     fn assemble<T: Transport + 'static>(
         name: &str,
         found: Vec<(String, Result<Card<T>, String>)>,
     ) -> Result<FpgaBackend, BackendError> {
-        let mut cards = Vec::new();
-        let mut statuses = Vec::new();
+        let mut roster = Roster::default();
+        // What each card found reported, in the roster's order (`None`: not opened).
+        let mut infos = Vec::new();
         for (what, card) in found {
-            match card.and_then(|card| CardWorker::start(card, name)) {
-                Ok(worker) => {
-                    statuses.push((what, Ok(worker.info.to_string()), Some(cards.len())));
-                    cards.push(worker);
-                }
+            let card = match card {
+                Ok(card) => card,
                 Err(why) => {
-                    tracing::warn!(backend = name, card = %what, %why, "FPGA card not used");
-                    statuses.push((what, Err(why), None));
+                    roster.refuse(what, why);
+                    infos.push(None);
+                    continue;
                 }
-            }
+            };
+            let info = *card.info();
+            let backend_info = BackendInfo {
+                name: name.into(),
+                devices: vec![format!("{what}: {info}")],
+                preferred_batch: preferred_batch(&info),
+            };
+            let started = Device::start(CardQueue::new(card), what.clone(), backend_info)
+                .map(|device| (device, info.to_string()))
+                .map_err(|e| e.to_string());
+            roster.admit(what, started);
+            infos.push(Some(info));
         }
-        if cards.is_empty() {
-            let why: Vec<String> = statuses
-                .iter()
-                .map(|(what, status, _)| match status {
-                    Err(why) if why.contains(what.as_str()) => why.clone(),
-                    Err(why) => format!("{what}: {why}"),
-                    Ok(_) => String::new(),
-                })
-                .collect();
-            return Err(unavailable(name, why.join("; ")));
-        }
-        let info = BackendInfo {
-            name: name.into(),
-            devices: cards
-                .iter()
-                .map(|c| format!("{}: {}", c.device, c.info))
-                .collect(),
-            // Merkle requests take MAX_LEAVES leaves; signatures fill a card at
-            // engines x contexts.
-            preferred_batch: cards
-                .iter()
-                .map(|c| (c.info.max_leaves as usize).max(c.info.verify_slots()))
-                .max()
-                .unwrap_or(1),
-        };
-        Ok(FpgaBackend {
-            info,
-            cards,
-            found: statuses,
-        })
+        let preferred = infos.iter().flatten().map(preferred_batch).max();
+        let opened = roster.finish(name, "card", preferred.unwrap_or(1))?;
+        // Just opened, a card's status is `Ok` exactly when it went into service.
+        let cards = opened
+            .devices()
+            .iter()
+            .zip(&infos)
+            .filter(|(status, _)| status.status.is_ok())
+            .filter_map(|(_, info)| *info)
+            .collect();
+        Ok(FpgaBackend { opened, cards })
     }
+}
 
+/// Signatures (or leaves) at which a card is full: Merkle requests take MAX_LEAVES
+/// leaves; signatures fill a card at engines x contexts.
+fn preferred_batch(info: &CardInfo) -> usize {
+    (info.max_leaves as usize).max(info.verify_slots())
+}
+
+impl FpgaBackend {
     /// What the first card in service reported when it was opened.
     pub fn card_info(&self) -> &CardInfo {
-        // `assemble` never builds a backend without a card.
-        &self.cards[0].info
+        // `assemble` never builds a backend without a card in service.
+        &self.cards[0]
     }
 
     /// Every card found: what it is, and its identity if in service or why it is not
     /// (failed identity check or self-test, or taken out of service since).
     pub fn card_statuses(&self) -> Vec<(String, Result<String, String>)> {
-        self.found
-            .iter()
-            .map(|(what, status, index)| {
-                let taken_out = index
-                    .and_then(|i| self.cards.get(i))
-                    .and_then(CardWorker::failure);
-                match taken_out {
-                    Some(why) => (what.clone(), Err(format!("taken out of service: {why}"))),
-                    None => (what.clone(), status.clone()),
-                }
-            })
+        self.opened
+            .devices()
+            .into_iter()
+            .map(|d| (d.summary, d.status))
             .collect()
     }
 
     /// Why the backend is out of service: every card has been taken out (their reasons),
     /// or `None` while one serves.
     pub fn failure(&self) -> Option<String> {
-        let reasons: Option<Vec<String>> = self.cards.iter().map(CardWorker::failure).collect();
-        reasons.map(|r| r.join("; "))
-    }
-
-    /// SHA-512 of `message` and that digest mod L, on a card.
-    pub fn sha512_k(&self, message: Vec<u8>) -> Pending<([u8; 64], [u8; 32])> {
-        self.submit(false, |done| Job::Sha512K { message, done })
-    }
-
-    /// Sends the job to the card in service (with the Ed25519 engine if `verify`) with
-    /// the least queued.
-    fn submit<R>(&self, verify: bool, make: impl FnOnce(Completer<R>) -> Job) -> Pending<R> {
-        let pick = self
-            .cards
+        let reasons: Option<Vec<String>> = self
+            .opened
+            .in_service()
             .iter()
-            .filter(|c| c.failure().is_none() && (!verify || c.info.has_verify()))
-            .min_by_key(|c| c.queued.load(Ordering::Acquire));
-        let Some(card) = pick else {
-            return Pending::ready(Err(match self.failure() {
-                Some(reason) => BackendError::DeviceFailed {
-                    device: self.info.name.clone(),
-                    reason: format!("every card has been taken out of service: {reason}"),
-                },
-                None => unavailable(
-                    &self.info.name,
-                    "signature verification needs the card's Ed25519 engine, which no card \
-                     in service has",
-                ),
-            }));
-        };
-        let (done, pending) = Pending::channel();
-        card.submit(make(done));
-        pending
-    }
-
-    fn verifying_cards(&self) -> impl Iterator<Item = &CardWorker> {
-        self.cards.iter().filter(|c| c.info.has_verify())
+            .map(|d| d.fault().map(|f| f.to_string()))
+            .collect();
+        reasons.map(|r| r.join("; "))
     }
 }
 
 impl Backend for FpgaBackend {
     fn info(&self) -> BackendInfo {
-        self.info.clone()
+        self.opened.pool().info()
     }
 
     fn verify(&self, batch: Arc<Batch>, profile: Profile) -> Pending<Verdicts> {
-        if self.verifying_cards().next().is_none() {
+        let pool = self.opened.pool();
+        if !pool.verifies() && pool.devices_in_service() != Some(0) {
             return Pending::ready(Err(unavailable(
-                &self.info.name,
-                "signature verification needs the card's Ed25519 engine, which this card build \
-                 lacks",
+                &pool.info().name,
+                "signature verification needs the card's Ed25519 engine, which no card in \
+                 service has",
             )));
         }
-        if batch.signature_count() == 0 {
-            // Nothing for the card: every transaction is malformed (or there are none).
-            return Pending::ready(verdicts(&batch, Vec::new()));
-        }
-        self.submit(true, |done| Job::Verify {
-            batch,
-            profile,
-            done,
-        })
+        pool.verify(batch, profile)
     }
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
-        self.submit(false, |done| Job::Merkle { leaves, done })
+        self.opened.pool().merkle_root(leaves)
     }
 
     fn verifies(&self) -> bool {
-        self.verifying_cards().next().is_some()
+        self.opened.pool().verifies()
     }
 
     fn devices_in_service(&self) -> Option<usize> {
-        Some(self.cards.iter().filter(|c| c.failure().is_none()).count())
-    }
-}
-
-/// The batch's verdicts from its per-signature ones (transactions combined here).
-fn verdicts(batch: &Batch, signature_valid: Vec<bool>) -> Result<Verdicts, BackendError> {
-    Verdicts::from_signatures(batch, signature_valid).ok_or_else(|| {
-        BackendError::Internal("the card returned a verdict count unlike the batch's".into())
-    })
-}
-
-/// The known-answer self-test: results the card must match exactly.
-fn self_test<T: Transport>(card: &mut Card<T>) -> Result<(), String> {
-    // Five leaves: empty, shorter than a word, exactly a word, across words, longer.
-    let lens = [0usize, 3, 8, 13, 100];
-    let max = card.info().max_leaf_bytes as usize;
-    let leaves: Leaves = lens
-        .iter()
-        .map(|&len| {
-            (0..len.min(max))
-                .map(|i| (i * 7 + len).to_le_bytes()[0])
-                .collect::<Vec<u8>>()
-        })
-        .collect();
-    let want = vigil_core::merkle::root(&leaves);
-    let got = card.merkle_root(&leaves).map_err(|e| e.to_string())?;
-    if got != want {
-        return Err(format!(
-            "Merkle root of {} leaves is {}, expected {}",
-            leaves.len(),
-            hex(&got),
-            hex(&want)
-        ));
-    }
-    let hashes: Vec<[u8; 32]> = leaves
-        .iter()
-        .take(3)
-        .map(vigil_core::merkle::leaf_hash)
-        .collect();
-    let want = vigil_core::merkle::root(&leaves.iter().take(3).collect());
-    let got = card.merkle_nodes(&hashes).map_err(|e| e.to_string())?;
-    if got != want {
-        return Err(format!(
-            "MERKLE_NODES root of 3 nodes is {}, expected {}",
-            hex(&got),
-            hex(&want)
-        ));
-    }
-    if card.info().has_verify() {
-        self_test_verify(card)?;
-    }
-    Ok(())
-}
-
-/// The fixed seed of the self-test's signing key.
-const SELF_TEST_SEED: [u8; 32] = *b"vigil fpga VERIFY self-test key!";
-
-/// The encoding of the identity point (y = 1): a small-order A and R.
-const IDENTITY: [u8; 32] = {
-    let mut b = [0u8; 32];
-    b[0] = 1;
-    b
-};
-
-/// One VERIFY known answer: what it is, the key, the signature, the message.
-struct KnownSignature {
-    what: &'static str,
-    pubkey: [u8; 32],
-    signature: [u8; 64],
-    message: Vec<u8>,
-}
-
-/// The VERIFY known answers, messages clipped to `max` bytes.
-fn known_signatures(max: usize) -> [KnownSignature; 3] {
-    use ed25519_dalek::Signer as _;
-
-    // 77 bytes: nine whole words and a partial one.
-    let message: Vec<u8> = (0..77usize.min(max))
-        .map(|i| (i * 13 + 5).to_le_bytes()[0])
-        .collect();
-    let key = ed25519_dalek::SigningKey::from_bytes(&SELF_TEST_SEED);
-    let pubkey = key.verifying_key().to_bytes();
-    let valid = key.sign(&message).to_bytes();
-    let mut bad_s = valid;
-    bad_s[40] ^= 0x04;
-    let mut small_order = [0u8; 64];
-    small_order[..32].copy_from_slice(&IDENTITY);
-    [
-        KnownSignature {
-            what: "a valid signature",
-            pubkey,
-            signature: valid,
-            message: message.clone(),
-        },
-        KnownSignature {
-            what: "a signature with a bit of S flipped",
-            pubkey,
-            signature: bad_s,
-            message,
-        },
-        KnownSignature {
-            what: "the small-order key and R with S = 0",
-            pubkey: IDENTITY,
-            signature: small_order,
-            message: b"vigil"[..5.min(max)].to_vec(),
-        },
-    ]
-}
-
-/// VERIFY known answers: each case under each profile against the reference verdict.
-fn self_test_verify<T: Transport>(card: &mut Card<T>) -> Result<(), String> {
-    let cases = known_signatures(card.info().max_verify_message_bytes() as usize);
-    let items: Vec<VerifyItem<'_>> = cases
-        .iter()
-        .map(|c| VerifyItem {
-            pubkey: &c.pubkey,
-            signature: &c.signature,
-            message: &c.message,
-        })
-        .collect();
-    for profile in Profile::ALL {
-        let got = card.verify(profile, &items).map_err(|e| e.to_string())?;
-        if got.len() != cases.len() {
-            return Err(format!(
-                "VERIFY under {profile} gave {} verdicts for {} signatures",
-                got.len(),
-                cases.len()
-            ));
-        }
-        for (c, got) in cases.iter().zip(got) {
-            let want = reference_verify(profile, &c.pubkey, &c.signature, &c.message);
-            if got != want {
-                return Err(format!(
-                    "VERIFY under {profile} of {} says {}, expected {}",
-                    c.what,
-                    word(got),
-                    word(want)
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn word(valid: bool) -> &'static str {
-    if valid {
-        "valid"
-    } else {
-        "invalid"
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The worker of one card: runs its jobs until the backend is dropped. A job is counted
-/// out of `queued` before it is answered, so whoever holds an answer never sees its own
-/// job still counted.
-fn run<T: Transport>(
-    mut card: Card<T>,
-    rx: &Receiver<Job>,
-    failed: &Mutex<Option<String>>,
-    queued: &AtomicUsize,
-    device: &str,
-) {
-    fn settle<R>(queued: &AtomicUsize, done: Completer<R>, result: Result<R, BackendError>) {
-        queued.fetch_sub(1, Ordering::AcqRel);
-        done.complete(result);
-    }
-    let out_of_service = || failed.lock().ok().and_then(|f| f.clone());
-    let map = |e: CardError| -> BackendError {
-        if e.is_device_failure() {
-            let reason = e.to_string();
-            if let Ok(mut f) = failed.lock() {
-                if f.is_none() {
-                    tracing::error!(%device, %reason, "FPGA card taken out of service");
-                    *f = Some(reason.clone());
-                }
-            }
-            BackendError::DeviceFailed {
-                device: device.to_owned(),
-                reason,
-            }
-        } else {
-            BackendError::Unavailable {
-                backend: device.to_owned(),
-                reason: e.to_string(),
-            }
-        }
-    };
-    let refuse = |reason: String| BackendError::DeviceFailed {
-        device: device.to_owned(),
-        reason,
-    };
-    while let Ok(job) = rx.recv() {
-        match job {
-            Job::Merkle { leaves, done } => {
-                let result = match out_of_service() {
-                    Some(reason) => Err(refuse(reason)),
-                    None => card.merkle_root(&leaves).map_err(map),
-                };
-                settle(queued, done, result);
-            }
-            Job::Sha512K { message, done } => {
-                let result = match out_of_service() {
-                    Some(reason) => Err(refuse(reason)),
-                    None => card.sha512_k(&message).map_err(map),
-                };
-                settle(queued, done, result);
-            }
-            Job::Verify {
-                batch,
-                profile,
-                done,
-            } => {
-                let result = match out_of_service() {
-                    Some(reason) => Err(refuse(reason)),
-                    None => card
-                        .verify_batch(&batch, profile)
-                        .map_err(map)
-                        .and_then(|valid| verdicts(&batch, valid)),
-                };
-                settle(queued, done, result);
-            }
-        }
+        self.opened.pool().devices_in_service()
     }
 }
 
@@ -604,45 +318,39 @@ fn run<T: Transport>(
 #[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+    use crate::check::tests::CHECK_REQUESTS;
     use crate::fake::{FakeCard, Mangle};
+    use std::sync::atomic::Ordering;
     use vigil_core::synth;
 
     fn backend(fake: FakeCard) -> Result<FpgaBackend, BackendError> {
         FpgaBackend::from_card(Card::open(fake).unwrap(), "fpga-test")
     }
 
-    /// Requests the self-test sends to a card with VERIFY: the Merkle root, the nodes,
-    /// then three signatures under each of three profiles.
-    const SELF_TEST_REQUESTS: usize = 2 + 3 * 3;
-
-    #[test]
-    fn self_test_requests_are_counted_right() {
-        let mut card = Card::open(FakeCard::new(8, 2048)).unwrap();
-        self_test(&mut card).unwrap();
-        assert_eq!(card.transport().requests, SELF_TEST_REQUESTS);
-        assert_eq!(card.transport().by_opcode[&crate::regs::opcode::VERIFY], 9);
-        let mut card = Card::open(FakeCard::new(8, 2048).without_verify()).unwrap();
-        self_test(&mut card).unwrap();
-        assert_eq!(card.transport().requests, 2);
+    /// Requests a card like `FakeCard::new(8, 2048)` receives before it serves: its own
+    /// check, then the runtime's shared self-test. The next one is the first real one.
+    fn opening_requests() -> usize {
+        let fake = FakeCard::new(8, 2048);
+        let seen = Arc::clone(&fake.seen);
+        drop(backend(fake).unwrap());
+        usize::try_from(seen.load(Ordering::SeqCst)).unwrap()
     }
 
     #[test]
-    fn the_self_test_s_signatures_tell_the_profiles_apart() {
-        let cases = known_signatures(usize::MAX);
-        let verdicts = |c: &KnownSignature| {
-            Profile::ALL.map(|p| reference_verify(p, &c.pubkey, &c.signature, &c.message))
-        };
-        assert_eq!(cases[0].message.len(), 77);
-        assert_eq!(verdicts(&cases[0]), [true; 3]);
-        assert_eq!(verdicts(&cases[1]), [false; 3]);
-        assert_eq!(verdicts(&cases[2]), [false, true, true]);
-        // A card whose messages are short still gets a self-test it can take.
-        assert!(known_signatures(3).iter().all(|c| c.message.len() <= 3));
-        assert!(known_signatures(0).iter().all(|c| c.message.is_empty()));
+    fn a_card_passes_its_own_check_and_the_shared_self_test_before_serving() {
+        let opening = opening_requests();
+        // The shared self-test verifies dozens of signatures under each profile.
+        assert!(opening > CHECK_REQUESTS + 3 * 20, "{opening} requests");
+        // A card whose messages are too short for the shared self-test's signatures
+        // cannot be trusted with signatures: it is not used, and says why.
         let mut fake = FakeCard::new(8, 2048);
         fake.regs
             .insert(crate::regs::regs::MAX_MESSAGE_BYTES, 64 + 3);
-        backend(fake).unwrap();
+        let err = backend(fake).unwrap_err().to_string();
+        assert!(
+            err.contains("failed its self-test") && err.contains("at most 3"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -658,15 +366,14 @@ mod tests {
             let want = vigil_core::merkle::root(&leaves);
             assert_eq!(b.merkle_root(Arc::new(leaves)).wait(), Ok(want), "n = {n}");
         }
-        // A leaf too long: Unavailable, and the card stays in service.
+        // A leaf too long: Unfit, and the card stays in service.
         let long: Leaves = [vec![0u8; 2049]].into_iter().collect();
         assert!(matches!(
             b.merkle_root(Arc::new(long)).wait(),
-            Err(BackendError::Unavailable { .. })
+            Err(BackendError::Unfit { .. })
         ));
         assert_eq!(b.failure(), None);
-        let (digest, _) = b.sha512_k(b"abc".to_vec()).wait().unwrap();
-        assert_eq!(&digest[..4], &[0xdd, 0xaf, 0x35, 0xa1]);
+        assert_eq!(b.devices_in_service(), Some(1));
     }
 
     /// Synthesized transactions (one to three signers, adversarial invalid ones made for
@@ -729,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn a_message_too_long_for_the_card_is_unavailable_and_the_card_serves_on() {
+    fn a_message_too_long_for_the_card_is_unfit_and_the_card_serves_on() {
         let b = backend(FakeCard::new(8, 2048)).unwrap();
         let signer = vigil_core::Signer {
             pubkey: [1; 32],
@@ -743,7 +450,7 @@ mod tests {
             .verify(Arc::new(long.finish()), Profile::Rfc8032)
             .wait()
             .unwrap_err();
-        assert!(matches!(err, BackendError::Unavailable { .. }), "{err}");
+        assert!(matches!(err, BackendError::Unfit { .. }), "{err}");
         assert!(err.to_string().contains("at most 4032"), "{err}");
         assert_eq!(b.failure(), None);
         // The longest message that fits is verified.
@@ -779,7 +486,7 @@ mod tests {
     fn a_failing_card_is_taken_out_of_service() {
         let mut fake = FakeCard::new(8, 2048);
         // The self-test's requests come first; the next is the first real one.
-        fake.mangle = Some((SELF_TEST_REQUESTS, Mangle::Swallow));
+        fake.mangle = Some((opening_requests(), Mangle::Swallow));
         let b = backend(fake).unwrap();
         let leaves: Arc<Leaves> = Arc::new([b"x"].into_iter().collect());
         let err = b.merkle_root(Arc::clone(&leaves)).wait().unwrap_err();
@@ -798,6 +505,7 @@ mod tests {
 
     #[test]
     fn verify_failures_are_device_failures_not_panics() {
+        let opening = opening_requests();
         for how in [
             Mangle::Status(crate::regs::status::BAD_PROFILE),
             Mangle::OrBits(1 << 7),
@@ -806,7 +514,7 @@ mod tests {
             Mangle::Swallow,
         ] {
             let mut fake = FakeCard::new(8, 2048).shuffled(5);
-            fake.mangle = Some((SELF_TEST_REQUESTS + 20, how));
+            fake.mangle = Some((opening + 20, how));
             let b = backend(fake).unwrap();
             let err = b
                 .verify(Arc::new(mixed_batch()), Profile::Strict)
@@ -836,7 +544,7 @@ mod tests {
             "{err}"
         );
         // And a card computing wrong roots or verdicts: every VERIFY request is checked.
-        for request in 0..SELF_TEST_REQUESTS {
+        for request in 0..CHECK_REQUESTS {
             let mut fake = FakeCard::new(8, 2048);
             fake.mangle = Some((request, Mangle::FlipBit));
             let err = backend(fake).unwrap_err().to_string();
@@ -858,7 +566,7 @@ mod tests {
         let want = Verdicts::reference(&batch, Profile::Strict);
         // Card 0 never answers its first real request; cards 1 and 2 are good.
         let mut bad = FakeCard::new(8, 2048).shuffled(1);
-        bad.mangle = Some((SELF_TEST_REQUESTS, Mangle::Swallow));
+        bad.mangle = Some((opening_requests(), Mangle::Swallow));
         let b = cards(vec![
             bad,
             FakeCard::new(8, 2048).shuffled(2),
@@ -906,10 +614,11 @@ mod tests {
 
     #[test]
     fn with_every_card_failed_the_backend_fails_and_says_why() {
+        let opening = opening_requests();
         let fakes: Vec<FakeCard> = (0..2)
             .map(|_| {
                 let mut f = FakeCard::new(8, 2048);
-                f.mangle = Some((SELF_TEST_REQUESTS, Mangle::UnknownTag));
+                f.mangle = Some((opening, Mangle::UnknownTag));
                 f
             })
             .collect();
@@ -925,9 +634,10 @@ mod tests {
         assert_eq!(why.matches("unknown tag").count(), 2, "{why}");
         let err = b.merkle_root(leaves).wait().unwrap_err().to_string();
         assert!(
-            err.contains("every card has been taken out of service"),
+            err.contains("every fpga-test device has been taken out of service"),
             "{err}"
         );
+        assert_eq!(err.matches("unknown tag").count(), 2, "{err}");
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub struct FakeCard {
     pub out: Vec<Vec<u8>>,
     /// Requests received.
     pub requests: usize,
+    /// The same count, readable after the card has moved into a backend's worker.
+    pub seen: std::sync::Arc<AtomicU64>,
     /// Requests by opcode.
     pub by_opcode: HashMap<u8, usize>,
     /// Most requests outstanding (received, not yet read back) at once.
@@ -126,6 +128,7 @@ impl FakeCard {
             mangle: None,
             out: Vec::new(),
             requests: 0,
+            seen: std::sync::Arc::default(),
             by_opcode: HashMap::new(),
             max_outstanding: 0,
             record: None,
@@ -326,6 +329,7 @@ impl Transport for FakeCard {
         *self.by_opcode.entry(op).or_default() += 1;
         let index = self.requests;
         self.requests += 1;
+        self.seen.fetch_add(1, Ordering::SeqCst);
         let mangle = self.mangle.filter(|(i, _)| *i == index).map(|(_, m)| m);
         let response = match mangle {
             None => Some(frame_of(op, st, tag, &payload)),

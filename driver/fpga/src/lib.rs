@@ -21,11 +21,15 @@
 //! * [`card`]: [`card::Card`], the identity check at open, tagged pipelining, the
 //!   splitting of trees larger than the card's request limit into subtrees, and
 //!   signature verification kept to the card's engines × contexts.
-//! * [`backend`]: [`backend::FpgaBackend`], the card behind `vigil_core`'s `Backend`
-//!   contract, self-tested before it serves.
+//! * [`check`]: the card's own known answers (MERKLE_NODES, the profile codes), run
+//!   before it serves.
+//! * [`backend`]: [`backend::FpgaBackend`], the cards behind `vigil_core`'s `Backend`
+//!   contract on the shared device runtime (`vigil_runtime`), self-tested before they
+//!   serve.
 
 pub mod backend;
 pub mod card;
+pub mod check;
 pub mod protocol;
 #[allow(missing_docs, clippy::module_inception)]
 pub mod regs;

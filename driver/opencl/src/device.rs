@@ -1,6 +1,6 @@
 //! One OpenCL device: its context, compiled programs, and slots of reusable buffers.
 //!
-//! [`Opened`] implements [`vigil_core::slots::DeviceQueue`]; the shared worker drives
+//! [`Opened`] implements [`vigil_runtime::DeviceQueue`]; the shared worker drives
 //! it. Each slot has its own in-order command queue and buffers: a batch is enqueued as
 //! non-blocking commands (copy in, kernels, copy out), so one slot's copies overlap
 //! another's kernels. The flat batch (arena and offset arrays) is copied as it is, with
@@ -24,9 +24,9 @@ use opencl3::kernel::Kernel;
 use opencl3::memory::{Buffer, ClMem as _, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::program::Program;
 use opencl3::types::{cl_mem, CL_NON_BLOCKING};
-use vigil_core::slots::{DeviceQueue, Refusal};
 use vigil_core::{Batch, Leaves, Profile};
 use vigil_kernels::names;
+use vigil_runtime::{DeviceQueue, Refusal};
 
 use crate::DeviceSummary;
 use vigil_kernels::cache;
@@ -421,6 +421,7 @@ impl Opened {
 
 impl DeviceQueue for Opened {
     type Done = Event;
+    type Error = ClError;
 
     fn slots(&self) -> usize {
         self.slots.len()
@@ -431,7 +432,7 @@ impl DeviceQueue for Opened {
         slot: usize,
         batch: &Batch,
         profile: Profile,
-    ) -> Result<Event, Refusal> {
+    ) -> Result<Event, Refusal<ClError>> {
         let need = batch
             .leaves()
             .arena()
@@ -441,20 +442,19 @@ impl DeviceQueue for Opened {
             return Err(Refusal::Unfit(why));
         }
         self.verify_commands(slot, batch, profile)
-            .map_err(|e| Refusal::Failed(e.to_string()))
+            .map_err(Refusal::Failed)
     }
 
-    fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, Refusal> {
+    fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, Refusal<ClError>> {
         let need = leaves.arena().len().max(8 * 4 * leaves.len());
         if let Some(why) = too_large(self.max_alloc, need) {
             return Err(Refusal::Unfit(why));
         }
-        self.merkle_commands(slot, leaves)
-            .map_err(|e| Refusal::Failed(e.to_string()))
+        self.merkle_commands(slot, leaves).map_err(Refusal::Failed)
     }
 
-    fn wait(&mut self, _slot: usize, done: Event) -> Result<(), String> {
-        done.wait().map_err(|e| e.to_string())
+    fn wait(&mut self, _slot: usize, done: Event) -> Result<(), ClError> {
+        done.wait()
     }
 
     fn verdicts(&self, slot: usize) -> &[u8] {

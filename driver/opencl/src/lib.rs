@@ -14,7 +14,7 @@
 //!   ([`vigil_core::conformance::self_test`]). A device that fails any step is left out,
 //!   and [`OpenclBackend::devices`] says why; no device left is an error.
 //! * **Work.** A worker thread per device keeps several batches in flight (the shared
-//!   [`vigil_core::slots`] worker driving this crate's `device` queues). Work goes to
+//!   [`vigil_runtime`] worker driving this crate's `device` queues). Work goes to
 //!   the device with the least in flight; a device that fails is taken out of service
 //!   and its work comes back as `DeviceFailed`, which the scheduler re-runs elsewhere.
 
@@ -27,7 +27,6 @@ use opencl3::device::{
     Device, CL_DEVICE_TYPE_ACCELERATOR, CL_DEVICE_TYPE_ALL, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_GPU,
 };
 use opencl3::platform::{get_platforms, Platform};
-use vigil_core::slots;
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
 
 const NAME: &str = "opencl";
@@ -210,14 +209,14 @@ fn unavailable(reason: &str) -> BackendError {
 
 /// A device and whether it is in use (`Ok(note)`: the note says whether its programs
 /// came from the cache), or why not.
-pub type DeviceStatus = slots::DeviceStatus<DeviceSummary>;
+pub type DeviceStatus = vigil_runtime::DeviceStatus<DeviceSummary>;
 
 /// Builds the programs on `found` and starts its worker. The self-test is the caller's.
 fn start(
     index: usize,
     found: &Found,
     cache_dir: Option<&std::path::Path>,
-) -> Result<(slots::Device, String), String> {
+) -> Result<(vigil_runtime::Device, String), String> {
     let opened = device::open(&found.device, &found.summary, cache_dir)?;
     let note = if opened.from_cache {
         "programs from the cache"
@@ -231,8 +230,7 @@ fn start(
     };
     // The index keeps identical cards apart in errors and logs.
     let name = format!("opencl:{index} {}", found.summary.name);
-    let dev = slots::Device::start(opened, name, info)
-        .map_err(|e| format!("starting the device worker: {e}"))?;
+    let dev = vigil_runtime::Device::start(opened, name, info).map_err(|e| e.to_string())?;
     Ok((dev, note.to_owned()))
 }
 
@@ -241,7 +239,7 @@ const PREFERRED_BATCH: usize = 65_536;
 
 /// Every usable OpenCL device, behind one [`Backend`].
 pub struct OpenclBackend {
-    opened: slots::Opened<DeviceSummary>,
+    opened: vigil_runtime::Opened<DeviceSummary>,
 }
 
 impl OpenclBackend {
@@ -252,7 +250,7 @@ impl OpenclBackend {
         let _serial = START_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let found = discover_locked()?;
         let any_accelerator = found.iter().any(Found::is_accelerator);
-        let mut roster = slots::Roster::default();
+        let mut roster = vigil_runtime::Roster::default();
         for (index, f) in found.iter().enumerate() {
             let selected = match opts.select {
                 Select::Accelerators => f.is_accelerator(),
@@ -282,7 +280,7 @@ impl OpenclBackend {
     }
 
     /// The devices in service (or taken out of service since opening).
-    pub fn in_service(&self) -> &[Arc<slots::Device>] {
+    pub fn in_service(&self) -> &[Arc<vigil_runtime::Device>] {
         self.opened.in_service()
     }
 }
@@ -298,5 +296,9 @@ impl Backend for OpenclBackend {
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
         self.opened.pool().merkle_root(leaves)
+    }
+
+    fn devices_in_service(&self) -> Option<usize> {
+        self.opened.pool().devices_in_service()
     }
 }

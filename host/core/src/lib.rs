@@ -19,7 +19,6 @@ pub mod cpu_path;
 pub mod input;
 pub mod merkle;
 pub mod profile;
-pub mod slots;
 pub mod synth;
 
 pub use backend::{Backend, BackendError, BackendInfo, Completer, Pending};

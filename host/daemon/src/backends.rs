@@ -247,7 +247,7 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
             }
         }
         // Device backends self-test every device while opening and keep only those
-        // that pass (vigil_core::slots::Roster); a second test here would repeat it.
+        // that pass (vigil_runtime::Roster); a second test here would repeat it.
         Choice::Cuda => {
             return Ok(Arc::new(
                 CudaBackend::open(&vigil_cuda::Options::default())

@@ -1,0 +1,186 @@
+//! How a backend opens its devices: every device found, self-tested, with its status.
+//!
+//! A backend walks the devices it finds and hands each to the [`Roster`]: one it does
+//! not use ([`Roster::refuse`], with why), or one whose start was attempted
+//! ([`Roster::admit`]). A started device runs the known-answer self-test through the
+//! [`Backend`] interface, exactly as work will reach it, and goes into service only if
+//! it passes; [`Roster::finish`] makes the [`Pool`] of those in service. Every device
+//! found keeps its status (in service, or why not, or taken out of service since) for
+//! `vigil devices`.
+
+use std::sync::Arc;
+
+use vigil_core::{Backend, BackendError, Leaves};
+
+use crate::device::Device;
+use crate::pool::Pool;
+
+/// A device a backend found, and whether it is in use or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStatus<S> {
+    /// What it is.
+    pub summary: S,
+    /// `Ok(note)` if in service, `Err(why not)` otherwise.
+    pub status: Result<String, String>,
+}
+
+/// Leaves of the Merkle-only self-test (for a device that does not verify): 0 to 1164
+/// bytes, so every leaf length class (empty, within a block, across blocks and chunks).
+const MERKLE_SELF_TEST_LEAVES: usize = 13;
+
+/// The start-up known-answer test of a started device: the conformance harness's
+/// self-test if it verifies signatures, a Merkle root against the oracle if it does not.
+pub fn self_test(device: &Device) -> Result<(), String> {
+    if device.verifies() {
+        return vigil_core::conformance::self_test(device);
+    }
+    let leaves: Leaves = (0..MERKLE_SELF_TEST_LEAVES)
+        .map(|i| vec![u8::try_from(i).unwrap_or_default(); i * 97])
+        .collect();
+    let want = vigil_core::merkle::root(&leaves);
+    match device.merkle_root(Arc::new(leaves)).wait() {
+        Ok(got) if got == want => Ok(()),
+        Ok(got) => Err(format!(
+            "Merkle root of {MERKLE_SELF_TEST_LEAVES} leaves is {}, expected {}",
+            hex(&got),
+            hex(&want)
+        )),
+        Err(e) => Err(format!(
+            "Merkle root of {MERKLE_SELF_TEST_LEAVES} leaves: {e}"
+        )),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every device a backend found and what became of it, built while the backend opens
+/// its devices; [`Roster::finish`] turns it into the [`Pool`] of those in service.
+#[derive(Debug)]
+pub struct Roster<S> {
+    /// Each device found, with its place in `devices` if it went into service.
+    found: Vec<(DeviceStatus<S>, Option<usize>)>,
+    devices: Vec<Arc<Device>>,
+}
+
+impl<S> Default for Roster<S> {
+    fn default() -> Self {
+        Roster {
+            found: Vec::new(),
+            devices: Vec::new(),
+        }
+    }
+}
+
+impl<S: Clone + std::fmt::Display> Roster<S> {
+    /// Records a device that is not put in service, and why (a choice, such as a device
+    /// kind the backend does not use, or a device that could not start).
+    pub fn refuse(&mut self, summary: S, why: String) {
+        tracing::debug!(device = %summary, %why, "device not used");
+        self.found.push((
+            DeviceStatus {
+                summary,
+                status: Err(why),
+            },
+            None,
+        ));
+    }
+
+    /// Takes a device whose start was attempted: `started` is the running device and a
+    /// note on how it started, or why it could not. A started device runs the
+    /// known-answer [`self_test`] and is put in service only if it passes.
+    pub fn admit(&mut self, summary: S, started: Result<(Device, String), String>) {
+        let tested = started.and_then(|(device, note)| {
+            self_test(&device)
+                .map(|()| (device, format!("self-test passed; {note}")))
+                .map_err(|e| format!("failed its self-test: {e}"))
+        });
+        match tested {
+            Ok((device, note)) => {
+                tracing::info!(device = %summary, %note, "device in service");
+                self.found.push((
+                    DeviceStatus {
+                        summary,
+                        status: Ok(note),
+                    },
+                    Some(self.devices.len()),
+                ));
+                self.devices.push(Arc::new(device));
+            }
+            Err(why) => {
+                tracing::warn!(device = %summary, %why, "device not used");
+                self.refuse(summary, why);
+            }
+        }
+    }
+
+    /// The devices in service as one [`Pool`] named `backend`, with the roster kept for
+    /// [`Opened::devices`]; `Unavailable` naming every device's reason if none passed.
+    /// `kind` names a device in that message (`OpenCL device`, `GPU`, `card`).
+    pub fn finish(
+        self,
+        backend: &str,
+        kind: &str,
+        preferred_batch: usize,
+    ) -> Result<Opened<S>, BackendError> {
+        if self.devices.is_empty() {
+            let why: Vec<String> = self
+                .found
+                .iter()
+                .map(|(d, _)| {
+                    let reason = d.status.as_ref().err().map_or("", String::as_str);
+                    format!("{}: {reason}", d.summary)
+                })
+                .collect();
+            return Err(BackendError::Unavailable {
+                backend: backend.to_owned(),
+                reason: format!("no usable {kind} ({})", why.join("; ")),
+            });
+        }
+        Ok(Opened {
+            pool: Pool::new(backend, preferred_batch, self.devices),
+            found: self.found,
+        })
+    }
+}
+
+/// A backend's devices once opened: the [`Pool`] of those in service and the status
+/// of every device found.
+#[derive(Debug)]
+pub struct Opened<S> {
+    pool: Pool,
+    found: Vec<(DeviceStatus<S>, Option<usize>)>,
+}
+
+impl<S: Clone> Opened<S> {
+    /// Every device found, with whether it is in service and why not (a device taken
+    /// out of service since opening says so).
+    pub fn devices(&self) -> Vec<DeviceStatus<S>> {
+        self.found
+            .iter()
+            .map(|(d, index)| {
+                let taken_out = index
+                    .and_then(|i| self.pool.devices().get(i))
+                    .and_then(|dev| dev.fault());
+                match taken_out {
+                    Some(why) => DeviceStatus {
+                        summary: d.summary.clone(),
+                        status: Err(format!("taken out of service: {why}")),
+                    },
+                    None => d.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The devices in service (or taken out of service since opening).
+    pub fn in_service(&self) -> &[Arc<Device>] {
+        self.pool.devices()
+    }
+
+    /// The pool of devices in service: the backend itself.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
