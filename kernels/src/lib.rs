@@ -7,6 +7,7 @@
 //! no kernel files at run time.
 
 pub mod cache;
+pub mod launch;
 
 include!(concat!(env!("OUT_DIR"), "/entries.rs"));
 

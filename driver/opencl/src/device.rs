@@ -21,10 +21,11 @@ use opencl3::device::Device;
 use opencl3::error_codes::ClError;
 use opencl3::event::Event;
 use opencl3::kernel::Kernel;
-use opencl3::memory::{Buffer, ClMem as _, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
+use opencl3::memory::{Buffer as ClBuffer, ClMem as _, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::program::Program;
 use opencl3::types::{cl_mem, CL_NON_BLOCKING};
 use vigil_core::{Batch, Leaves, Profile};
+use vigil_kernels::launch::{Binding, Buffer, Element, Entry, HostData, Plan, Step};
 use vigil_kernels::names;
 use vigil_runtime::{DeviceQueue, Refusal};
 
@@ -33,8 +34,6 @@ use vigil_kernels::cache;
 
 /// Batches one device holds at once (each with its own queue and buffers).
 pub const SLOTS: usize = 3;
-/// Work-group size for the one-item-per-signature and one-item-per-leaf kernels.
-const GROUP: usize = 64;
 /// Options for `clBuildProgram`. Part of the cache key.
 const BUILD_OPTIONS: &str = "-cl-std=CL1.2";
 /// Initial buffer sizes; they grow on demand.
@@ -166,7 +165,7 @@ fn build(
 
 /// A device buffer that grows to the next power of two and is otherwise reused.
 struct Grow<T> {
-    buf: Buffer<T>,
+    buf: ClBuffer<T>,
     cap: usize,
     flags: u64,
 }
@@ -194,24 +193,59 @@ impl<T> Grow<T> {
     }
 }
 
-fn alloc<T>(context: &Context, flags: u64, count: usize) -> Result<Buffer<T>, ClError> {
+fn alloc<T>(context: &Context, flags: u64, count: usize) -> Result<ClBuffer<T>, ClError> {
     // SAFETY: no host pointer is passed (and no USE/COPY_HOST_PTR flag), which is the
     // valid form for a device-side allocation.
-    unsafe { Buffer::create(context, flags, count.max(1), ptr::null_mut::<c_void>()) }
+    unsafe { ClBuffer::create(context, flags, count.max(1), ptr::null_mut::<c_void>()) }
+}
+
+/// One of a slot's buffers, typed as the kernels take it.
+enum Buf {
+    U8(Grow<u8>),
+    U32(Grow<u32>),
+}
+
+impl Buf {
+    /// The buffer `b` at its initial size: read-only for the device if the host writes
+    /// it, read-write otherwise.
+    fn new(context: &Context, b: Buffer) -> Result<Buf, ClError> {
+        let flags = if b.host_writes() {
+            CL_MEM_READ_ONLY
+        } else {
+            CL_MEM_READ_WRITE
+        };
+        let cap = match b {
+            Buffer::Arena => INITIAL_ARENA,
+            Buffer::LeafStart => INITIAL_ITEMS + 1,
+            Buffer::Challenge | Buffer::NodesA | Buffer::NodesB => 8 * INITIAL_ITEMS,
+            _ => INITIAL_ITEMS,
+        };
+        Ok(match b.element() {
+            Element::U8 => Buf::U8(Grow::new(context, flags, cap)?),
+            Element::U32 => Buf::U32(Grow::new(context, flags, cap)?),
+        })
+    }
+
+    fn ensure(&mut self, context: &Context, need: usize) -> Result<(), ClError> {
+        match self {
+            Buf::U8(g) => g.ensure(context, need),
+            Buf::U32(g) => g.ensure(context, need),
+        }
+    }
+
+    fn mem(&self) -> cl_mem {
+        match self {
+            Buf::U8(g) => g.mem(),
+            Buf::U32(g) => g.mem(),
+        }
+    }
 }
 
 /// One batch's worth of queue and buffers.
 struct Slot {
     queue: CommandQueue,
-    arena: Grow<u8>,
-    leaf_start: Grow<u32>,
-    msg_start: Grow<u32>,
-    pubkey_at: Grow<u32>,
-    sig_at: Grow<u32>,
-    signer_tx: Grow<u32>,
-    challenge: Grow<u32>,
-    verdict: Grow<u8>,
-    nodes: [Grow<u32>; 2],
+    /// The contract's buffers, by `Buffer::index`.
+    bufs: Vec<Buf>,
     /// Verdicts read back (a non-blocking read writes here; not resized while in flight).
     host_verdict: Vec<u8>,
     /// The root read back, boxed so its address is stable.
@@ -222,34 +256,25 @@ impl Slot {
     fn new(context: &Context) -> Result<Slot, ClError> {
         #[allow(deprecated)] // clCreateCommandQueue: the call OpenCL 1.2 drivers have.
         let queue = CommandQueue::create_default(context, 0)?;
-        let ro = CL_MEM_READ_ONLY;
-        let rw = CL_MEM_READ_WRITE;
+        let bufs = Buffer::ALL
+            .iter()
+            .map(|&b| Buf::new(context, b))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Slot {
             queue,
-            arena: Grow::new(context, ro, INITIAL_ARENA)?,
-            leaf_start: Grow::new(context, ro, INITIAL_ITEMS + 1)?,
-            msg_start: Grow::new(context, ro, INITIAL_ITEMS)?,
-            pubkey_at: Grow::new(context, ro, INITIAL_ITEMS)?,
-            sig_at: Grow::new(context, ro, INITIAL_ITEMS)?,
-            signer_tx: Grow::new(context, ro, INITIAL_ITEMS)?,
-            challenge: Grow::new(context, rw, 8 * INITIAL_ITEMS)?,
-            verdict: Grow::new(context, rw, INITIAL_ITEMS)?,
-            nodes: [
-                Grow::new(context, rw, 8 * INITIAL_ITEMS)?,
-                Grow::new(context, rw, 8 * INITIAL_ITEMS)?,
-            ],
+            bufs,
             host_verdict: Vec::with_capacity(INITIAL_ITEMS),
             host_root: Box::new([0; 8]),
         })
     }
 
-    /// Enqueues `kernel` over `items` work-items (rounded up to whole groups).
-    fn launch(&self, kernel: &Kernel, items: usize, group: usize) -> Result<Event, ClError> {
-        let global = items.div_ceil(group) * group;
+    /// Enqueues `kernel` over `global` work-items in groups of `group`.
+    fn launch(&self, kernel: &Kernel, global: usize, group: usize) -> Result<Event, ClError> {
         let global = [global];
         let local = [group];
         // SAFETY: the kernel's arguments were all set just before, with types matching
-        // its signature; the work sizes are one-dimensional arrays that outlive the call.
+        // its signature (the launch contract, checked against the sources); the work
+        // sizes are one-dimensional arrays that outlive the call.
         unsafe {
             self.queue.enqueue_nd_range_kernel(
                 kernel.get(),
@@ -261,17 +286,65 @@ impl Slot {
             )
         }
     }
-}
 
-/// Enqueues a non-blocking copy of `data` into `buf` on `queue`.
-///
-/// SAFETY (caller): `data` must stay valid until the slot's final event completes (the
-/// in-order queue orders the copy before the kernels that read it).
-unsafe fn write<T>(queue: &CommandQueue, buf: &mut Grow<T>, data: &[T]) -> Result<(), ClError> {
-    if data.is_empty() {
-        return Ok(());
+    /// Enqueues a non-blocking copy of `data` into buffer `b`.
+    ///
+    /// SAFETY (caller): `data` must stay valid until the slot's final event completes
+    /// (the in-order queue orders the copy before the kernels that read it).
+    unsafe fn upload(&mut self, b: Buffer, data: HostData<'_>) -> Result<(), ClError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let queue = &self.queue;
+        match (&mut self.bufs[b.index()], data) {
+            (Buf::U8(g), HostData::U8(d)) => {
+                unsafe { queue.enqueue_write_buffer(&mut g.buf, CL_NON_BLOCKING, 0, d, &[]) }
+                    .map(drop)
+            }
+            (Buf::U32(g), HostData::U32(d)) => {
+                unsafe { queue.enqueue_write_buffer(&mut g.buf, CL_NON_BLOCKING, 0, d, &[]) }
+                    .map(drop)
+            }
+            // The contract gives every buffer one element type.
+            _ => Err(ClError(opencl3::error_codes::CL_INVALID_VALUE)),
+        }
     }
-    unsafe { queue.enqueue_write_buffer(&mut buf.buf, CL_NON_BLOCKING, 0, data, &[]) }.map(drop)
+
+    /// Enqueues the non-blocking read of the first `n` elements of `b`: verdict bytes
+    /// into `host_verdict`, or a root's eight words into `host_root`.
+    fn download(&mut self, b: Buffer, n: usize) -> Result<Event, ClError> {
+        let queue = &self.queue;
+        match &self.bufs[b.index()] {
+            Buf::U8(g) => {
+                self.host_verdict.clear();
+                self.host_verdict.resize(n, 0xff);
+                // SAFETY: `host_verdict` is not touched again until the event completes.
+                unsafe {
+                    queue.enqueue_read_buffer(
+                        &g.buf,
+                        CL_NON_BLOCKING,
+                        0,
+                        &mut self.host_verdict,
+                        &[],
+                    )
+                }
+            }
+            Buf::U32(g) if n == 8 => {
+                // SAFETY: `host_root` is boxed (stable address) and not touched until the
+                // event completes.
+                unsafe {
+                    queue.enqueue_read_buffer(
+                        &g.buf,
+                        CL_NON_BLOCKING,
+                        0,
+                        &mut self.host_root[..],
+                        &[],
+                    )
+                }
+            }
+            Buf::U32(_) => Err(ClError(opencl3::error_codes::CL_INVALID_VALUE)),
+        }
+    }
 }
 
 /// Sets kernel argument `i` to a buffer.
@@ -292,130 +365,69 @@ fn too_large(max_alloc: u64, need: usize) -> Option<String> {
         .then(|| format!("batch needs a {need}-byte device buffer, the device allows {max_alloc}"))
 }
 
-fn u32_len(n: usize) -> Result<u32, ClError> {
-    u32::try_from(n).map_err(|_| ClError(opencl3::error_codes::CL_INVALID_VALUE))
-}
-
 impl Opened {
-    /// Enqueues verification of a batch with at least one signature.
-    fn verify_commands(
-        &mut self,
-        slot: usize,
-        batch: &Batch,
-        profile: Profile,
-    ) -> Result<Event, ClError> {
-        let s = &mut self.slots[slot];
-        let ctx = &self.context;
-        let n = batch.signature_count();
-        let leaves = batch.leaves();
-        let off = batch.offsets();
-        s.arena.ensure(ctx, leaves.arena().len())?;
-        s.leaf_start.ensure(ctx, leaves.starts().len())?;
-        s.msg_start.ensure(ctx, off.msg_start.len())?;
-        for b in [&mut s.pubkey_at, &mut s.sig_at, &mut s.signer_tx] {
-            b.ensure(ctx, n)?;
+    /// The kernel of `entry`.
+    fn kernel(&self, entry: &Entry) -> Result<&Kernel, ClError> {
+        let k = &self.kernels;
+        match entry.name {
+            names::ED25519_CHALLENGE => Ok(&k.challenge),
+            names::ED25519_VERIFY => Ok(&k.verify),
+            names::MERKLE_LEAVES => Ok(&k.leaves),
+            names::MERKLE_LEVEL => Ok(&k.level),
+            names::MERKLE_REDUCE => k
+                .reduce
+                .as_ref()
+                .ok_or(ClError(opencl3::error_codes::CL_INVALID_KERNEL_NAME)),
+            _ => Err(ClError(opencl3::error_codes::CL_INVALID_KERNEL_NAME)),
         }
-        s.challenge.ensure(ctx, 8 * n)?;
-        s.verdict.ensure(ctx, n)?;
-        // SAFETY: the data is the batch's, which the in-flight record keeps alive until
-        // the slot's final event has completed.
-        unsafe {
-            write(&s.queue, &mut s.arena, leaves.arena())?;
-            write(&s.queue, &mut s.leaf_start, leaves.starts())?;
-            write(&s.queue, &mut s.msg_start, off.msg_start)?;
-            write(&s.queue, &mut s.pubkey_at, off.pubkey_at)?;
-            write(&s.queue, &mut s.sig_at, off.sig_at)?;
-            write(&s.queue, &mut s.signer_tx, off.signer_tx)?;
-        }
-        let count = u32_len(n)?;
-        let k = &self.kernels.challenge;
-        arg_mem(k, 0, s.arena.mem())?;
-        arg_mem(k, 1, s.leaf_start.mem())?;
-        arg_mem(k, 2, s.msg_start.mem())?;
-        arg_mem(k, 3, s.pubkey_at.mem())?;
-        arg_mem(k, 4, s.sig_at.mem())?;
-        arg_mem(k, 5, s.signer_tx.mem())?;
-        arg_u32(k, 6, count)?;
-        arg_mem(k, 7, s.challenge.mem())?;
-        s.launch(k, n, GROUP)?;
-        let v = &self.kernels.verify;
-        arg_mem(v, 0, s.arena.mem())?;
-        arg_mem(v, 1, s.pubkey_at.mem())?;
-        arg_mem(v, 2, s.sig_at.mem())?;
-        arg_mem(v, 3, s.challenge.mem())?;
-        arg_u32(v, 4, count)?;
-        arg_u32(v, 5, vigil_kernels::profile_code(profile))?;
-        arg_mem(v, 6, s.verdict.mem())?;
-        s.launch(v, n, GROUP)?;
-        s.host_verdict.clear();
-        s.host_verdict.resize(n, 0xff);
-        // SAFETY: `host_verdict` is not touched again until the returned event completes.
-        let event = unsafe {
-            s.queue.enqueue_read_buffer(
-                &s.verdict.buf,
-                CL_NON_BLOCKING,
-                0,
-                &mut s.host_verdict,
-                &[],
-            )
-        }?;
-        s.queue.flush()?;
-        Ok(event)
     }
 
-    /// Enqueues the Merkle root of at least one leaf.
-    fn merkle_commands(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, ClError> {
-        let s = &mut self.slots[slot];
-        let ctx = &self.context;
-        let n = leaves.len();
-        s.arena.ensure(ctx, leaves.arena().len())?;
-        s.leaf_start.ensure(ctx, n + 1)?;
-        s.nodes[0].ensure(ctx, 8 * n)?;
-        s.nodes[1].ensure(ctx, 8 * n.div_ceil(2))?;
-        // SAFETY: the leaves are kept alive by the in-flight record until the final event.
-        unsafe {
-            write(&s.queue, &mut s.arena, leaves.arena())?;
-            write(&s.queue, &mut s.leaf_start, leaves.starts())?;
+    /// Enqueues a plan's commands on `slot`'s queue; returns the event of its result.
+    ///
+    /// The plan's uploads borrow the batch, which the in-flight record keeps alive until
+    /// the returned event has completed.
+    fn enqueue(&mut self, slot: usize, plan: &Plan<'_>) -> Result<Event, ClError> {
+        for b in Buffer::ALL {
+            let need = plan.sizes[b.index()];
+            if need > 0 {
+                self.slots[slot].bufs[b.index()].ensure(&self.context, need)?;
+            }
         }
-        let k = &self.kernels.leaves;
-        arg_mem(k, 0, s.arena.mem())?;
-        arg_mem(k, 1, s.leaf_start.mem())?;
-        arg_u32(k, 2, u32_len(n)?)?;
-        arg_mem(k, 3, s.nodes[0].mem())?;
-        s.launch(k, n, GROUP)?;
-        let mut count = n;
-        let mut cur = 0;
-        while count > 1 {
-            let (kernel, out, items, group) = match &self.kernels.reduce {
-                Some(reduce) => {
-                    let w = vigil_kernels::MERKLE_REDUCE_GROUP as usize;
-                    let out = count.div_ceil(2 * w);
-                    (reduce, out, out * w, w)
+        let mut last = None;
+        for step in &plan.steps {
+            match *step {
+                // SAFETY: the data is the batch's, kept alive until the final event.
+                Step::Upload(b, data) => unsafe { self.slots[slot].upload(b, data) }?,
+                Step::Launch(l) => {
+                    let kernel = self.kernel(l.entry)?;
+                    let s = &self.slots[slot];
+                    for (i, arg) in (0u32..).zip(l.arguments()) {
+                        match arg {
+                            Binding::Buffer(b) => arg_mem(kernel, i, s.bufs[b.index()].mem())?,
+                            Binding::U32(v) => arg_u32(kernel, i, v)?,
+                        }
+                    }
+                    s.launch(kernel, l.global, l.group)?;
                 }
-                None => {
-                    let out = count.div_ceil(2);
-                    (&self.kernels.level, out, out, GROUP)
-                }
-            };
-            arg_mem(kernel, 0, s.nodes[cur].mem())?;
-            arg_u32(kernel, 1, u32_len(count)?)?;
-            arg_mem(kernel, 2, s.nodes[1 - cur].mem())?;
-            s.launch(kernel, items, group)?;
-            cur = 1 - cur;
-            count = out;
+                Step::Download(b, n) => last = Some(self.slots[slot].download(b, n)?),
+            }
         }
-        // SAFETY: `host_root` is boxed (stable address) and not touched until the event.
-        let event = unsafe {
-            s.queue.enqueue_read_buffer(
-                &s.nodes[cur].buf,
-                CL_NON_BLOCKING,
-                0,
-                &mut s.host_root[..],
-                &[],
-            )
-        }?;
-        s.queue.flush()?;
-        Ok(event)
+        self.slots[slot].queue.flush()?;
+        last.ok_or(ClError(opencl3::error_codes::CL_INVALID_OPERATION))
+    }
+
+    /// Plans `plan` for this device: `Unfit` if its largest buffer is past the device's
+    /// allocation limit or its counts past a launch's, else its commands enqueued.
+    fn run(
+        &mut self,
+        slot: usize,
+        plan: Result<Plan<'_>, vigil_kernels::launch::TooLarge>,
+    ) -> Result<Event, Refusal<ClError>> {
+        let plan = plan.map_err(|e| Refusal::Unfit(e.to_string()))?;
+        if let Some(why) = too_large(self.max_alloc, plan.largest_buffer_bytes()) {
+            return Err(Refusal::Unfit(why));
+        }
+        self.enqueue(slot, &plan).map_err(Refusal::Failed)
     }
 }
 
@@ -433,24 +445,12 @@ impl DeviceQueue for Opened {
         batch: &Batch,
         profile: Profile,
     ) -> Result<Event, Refusal<ClError>> {
-        let need = batch
-            .leaves()
-            .arena()
-            .len()
-            .max(8 * 4 * batch.signature_count());
-        if let Some(why) = too_large(self.max_alloc, need) {
-            return Err(Refusal::Unfit(why));
-        }
-        self.verify_commands(slot, batch, profile)
-            .map_err(Refusal::Failed)
+        self.run(slot, Plan::verify(batch, profile))
     }
 
     fn enqueue_merkle(&mut self, slot: usize, leaves: &Leaves) -> Result<Event, Refusal<ClError>> {
-        let need = leaves.arena().len().max(8 * 4 * leaves.len());
-        if let Some(why) = too_large(self.max_alloc, need) {
-            return Err(Refusal::Unfit(why));
-        }
-        self.merkle_commands(slot, leaves).map_err(Refusal::Failed)
+        let fused = self.kernels.reduce.is_some();
+        self.run(slot, Plan::merkle(leaves, fused))
     }
 
     fn wait(&mut self, _slot: usize, done: Event) -> Result<(), ClError> {
