@@ -281,6 +281,20 @@ pub struct Launch {
 }
 
 impl Launch {
+    /// A launch of a [`Shape::PerItem`] entry over `count` items: one work-item each,
+    /// in whole groups of [`GROUP`].
+    pub fn per_item(entry: &'static Entry, count: u32, profile: u32) -> Launch {
+        let items = count as usize;
+        Launch {
+            entry,
+            count,
+            profile,
+            nodes_in: 0,
+            global: items.div_ceil(GROUP).max(1) * GROUP,
+            group: GROUP,
+        }
+    }
+
     /// The value of `param` (one of this launch's entry's parameters).
     pub fn bind(&self, param: &Param) -> Binding {
         let nodes = [Buffer::NodesA, Buffer::NodesB];
@@ -399,14 +413,8 @@ impl<'a> Plan<'a> {
         }
         sizes[Buffer::Challenge.index()] = 8 * n;
         sizes[Buffer::Verdict.index()] = n;
-        let per_item = |entry| Launch {
-            entry,
-            count,
-            profile: crate::profile_code(profile),
-            nodes_in: 0,
-            global: n.div_ceil(GROUP) * GROUP,
-            group: GROUP,
-        };
+        let code = crate::profile_code(profile);
+        let per_item = |entry| Launch::per_item(entry, count, code);
         let mut steps: Vec<Step<'a>> = uploads
             .into_iter()
             .map(|(b, data)| Step::Upload(b, data))
@@ -432,14 +440,11 @@ impl<'a> Plan<'a> {
         let mut steps = vec![
             Step::Upload(Buffer::Arena, HostData::U8(leaves.arena())),
             Step::Upload(Buffer::LeafStart, HostData::U32(leaves.starts())),
-            Step::Launch(Launch {
-                entry: &MERKLE_LEAVES,
-                count: u32_of("a tree's leaves", n)?,
-                profile: 0,
-                nodes_in: 0,
-                global: n.div_ceil(GROUP) * GROUP,
-                group: GROUP,
-            }),
+            Step::Launch(Launch::per_item(
+                &MERKLE_LEAVES,
+                u32_of("a tree's leaves", n)?,
+                0,
+            )),
         ];
         let mut count = n;
         let mut nodes_in = 0;

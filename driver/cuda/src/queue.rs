@@ -34,20 +34,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cudarc::driver::sys::CUevent_flags;
+use cudarc::driver::sys::{CUdeviceptr, CUevent_flags};
 use cudarc::driver::{
-    CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError,
-    LaunchConfig, PinnedHostSlice, PushKernelArg as _, ValidAsZeroBits,
+    CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DevicePtr as _, DeviceRepr,
+    DriverError, LaunchConfig, PinnedHostSlice, PushKernelArg as _, ValidAsZeroBits,
 };
 use vigil_core::{Batch, Leaves, Profile};
+use vigil_kernels::launch::{Binding, Buffer, Element, Entry, HostData, Launch, Plan, Step};
+use vigil_kernels::names;
 use vigil_runtime::{DeviceQueue, Refusal};
 
 use crate::small::SmallPath;
 
 /// Batches one GPU holds at once (each with its own stream and buffers).
 pub const SLOTS: usize = 4;
-/// Threads per block for the one-thread-per-signature and one-thread-per-leaf kernels.
-pub(crate) const BLOCK: u32 = 64;
 /// Initial buffer sizes; they grow on demand.
 const INITIAL_ARENA: usize = 4 << 20;
 const INITIAL_ITEMS: usize = 16 << 10;
@@ -149,22 +149,137 @@ impl<T: DeviceRepr + ValidAsZeroBits + Copy> Staged<T> {
     }
 }
 
+/// One of a slot's buffers, typed as the kernels take it.
+enum Buf {
+    U8(Staged<u8>),
+    U32(Staged<u32>),
+    /// A buffer only the GPU touches (k per signature).
+    Device(CudaSlice<u32>),
+}
+
+impl Buf {
+    /// The buffer `b` at its initial size: pinned write-combined host memory beside it
+    /// if the host writes it, cached pinned memory if the host reads it back, none if
+    /// only the GPU touches it.
+    fn new(ctx: &Arc<CudaContext>, st: &Arc<CudaStream>, b: Buffer) -> Result<Buf, DriverError> {
+        let cap = match b {
+            Buffer::Arena => INITIAL_ARENA,
+            Buffer::LeafStart => INITIAL_ITEMS + 1,
+            Buffer::Challenge | Buffer::NodesA | Buffer::NodesB => 8 * INITIAL_ITEMS,
+            _ => INITIAL_ITEMS,
+        };
+        if !b.host_writes() && !b.host_reads() {
+            return Ok(Buf::Device(st.alloc_zeros::<u32>(cap)?));
+        }
+        Ok(match (b.element(), b.host_reads()) {
+            (Element::U8, false) => Buf::U8(Staged::new(ctx, st, cap)?),
+            (Element::U8, true) => Buf::U8(Staged::readback(ctx, st, cap)?),
+            (Element::U32, false) => Buf::U32(Staged::new(ctx, st, cap)?),
+            (Element::U32, true) => Buf::U32(Staged::readback(ctx, st, cap)?),
+        })
+    }
+
+    fn ensure(
+        &mut self,
+        ctx: &Arc<CudaContext>,
+        st: &Arc<CudaStream>,
+        need: usize,
+    ) -> Result<(), DriverError> {
+        match self {
+            Buf::U8(b) => b.ensure(ctx, st, need),
+            Buf::U32(b) => b.ensure(ctx, st, need),
+            Buf::Device(d) if d.len() < need => {
+                *d = st.alloc_zeros::<u32>(need.next_power_of_two())?;
+                Ok(())
+            }
+            Buf::Device(_) => Ok(()),
+        }
+    }
+
+    fn upload(&mut self, st: &Arc<CudaStream>, data: HostData<'_>) -> Result<(), DriverError> {
+        match (self, data) {
+            (Buf::U8(b), HostData::U8(d)) => b.upload(st, d),
+            (Buf::U32(b), HostData::U32(d)) => b.upload(st, d),
+            // The contract gives every buffer one element type, and uploads only to
+            // buffers the host writes.
+            _ => Err(invalid()),
+        }
+    }
+
+    fn download(&mut self, st: &Arc<CudaStream>, n: usize) -> Result<(), DriverError> {
+        match self {
+            Buf::U8(b) => b.download(st, n),
+            Buf::U32(b) => b.download(st, n),
+            Buf::Device(_) => Err(invalid()),
+        }
+    }
+
+    /// The device address, for a kernel argument.
+    fn addr(&self, st: &CudaStream) -> CUdeviceptr {
+        // Event tracking is off (see the module docs), so the returned guard records
+        // nothing and may go at once.
+        match self {
+            Buf::U8(b) => b.dev.device_ptr(st).0,
+            Buf::U32(b) => b.dev.device_ptr(st).0,
+            Buf::Device(d) => d.device_ptr(st).0,
+        }
+    }
+}
+
+fn invalid() -> DriverError {
+    DriverError(cudarc::driver::sys::cudaError_enum::CUDA_ERROR_INVALID_VALUE)
+}
+
+/// A kernel argument's value: a device address or a `u32`.
+#[derive(Clone, Copy)]
+enum ArgValue {
+    Ptr(CUdeviceptr),
+    U32(u32),
+}
+
+/// Launches `l` (whose entry is `function`) on `st` with its arguments in the launch
+/// contract's order; `addr` gives each buffer's device address.
+pub(crate) fn launch(
+    st: &Arc<CudaStream>,
+    function: &CudaFunction,
+    l: &Launch,
+    addr: impl Fn(Buffer) -> CUdeviceptr,
+) -> Result<(), DriverError> {
+    let values: Vec<ArgValue> = l
+        .arguments()
+        .map(|a| match a {
+            Binding::Buffer(b) => ArgValue::Ptr(addr(b)),
+            Binding::U32(v) => ArgValue::U32(v),
+        })
+        .collect();
+    let mut builder = st.launch_builder(function);
+    for value in &values {
+        match value {
+            ArgValue::Ptr(p) => builder.arg(p),
+            ArgValue::U32(v) => builder.arg(v),
+        };
+    }
+    let cfg = LaunchConfig {
+        grid_dim: (u32_len(l.groups())?, 1, 1),
+        block_dim: (u32_len(l.group)?, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: the arguments are the entry's parameters in order and type (the launch
+    // contract, checked against the kernel sources): each pointer the device address of
+    // a buffer holding at least what the plan sized it for, passed by value as the
+    // 8-byte pointer the kernel declares; each value a u32. The work shape is the
+    // contract's (a reduce launch's block is the group its shared memory is sized for).
+    unsafe { builder.launch(cfg) }?;
+    Ok(())
+}
+
 /// One batch's worth of stream and buffers.
 struct Slot {
     stream: Arc<CudaStream>,
-    arena: Staged<u8>,
-    leaf_start: Staged<u32>,
-    msg_start: Staged<u32>,
-    pubkey_at: Staged<u32>,
-    sig_at: Staged<u32>,
-    signer_tx: Staged<u32>,
-    challenge: CudaSlice<u32>,
-    verdict: Staged<u8>,
-    nodes: [Staged<u32>; 2],
-    /// Signatures of the verification in flight (valid verdict bytes).
-    verdicts: usize,
-    /// Which `nodes` buffer holds the root of the Merkle work in flight.
-    root_in: usize,
+    /// The contract's buffers, by `Buffer::index`.
+    bufs: Vec<Buf>,
+    /// Where the result of the work in flight will be: buffer and elements.
+    result: (Buffer, usize),
     /// The small-batch graphs, when enabled.
     small: Option<SmallPath>,
     /// Whether the verification in flight went through `small`.
@@ -185,20 +300,11 @@ impl Slot {
         let s = &stream;
         let timer = || ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT));
         Ok(Slot {
-            arena: Staged::new(ctx, s, INITIAL_ARENA)?,
-            leaf_start: Staged::new(ctx, s, INITIAL_ITEMS + 1)?,
-            msg_start: Staged::new(ctx, s, INITIAL_ITEMS)?,
-            pubkey_at: Staged::new(ctx, s, INITIAL_ITEMS)?,
-            sig_at: Staged::new(ctx, s, INITIAL_ITEMS)?,
-            signer_tx: Staged::new(ctx, s, INITIAL_ITEMS)?,
-            challenge: s.alloc_zeros::<u32>(8 * INITIAL_ITEMS)?,
-            verdict: Staged::readback(ctx, s, INITIAL_ITEMS)?,
-            nodes: [
-                Staged::readback(ctx, s, 8 * INITIAL_ITEMS)?,
-                Staged::readback(ctx, s, 8 * INITIAL_ITEMS)?,
-            ],
-            verdicts: 0,
-            root_in: 0,
+            bufs: Buffer::ALL
+                .iter()
+                .map(|&b| Buf::new(ctx, s, b))
+                .collect::<Result<Vec<_>, _>>()?,
+            result: (Buffer::Verdict, 0),
             small: if graphs {
                 Some(SmallPath::new(ctx, s, functions)?)
             } else {
@@ -219,6 +325,22 @@ pub struct GpuQueue {
     slots: Vec<Slot>,
     /// Nanoseconds this GPU has spent in kernels, summed over completed work.
     kernel_ns: Arc<AtomicU64>,
+}
+
+impl Functions {
+    /// The loaded function of `entry` (the CUDA path always fuses Merkle levels, so it
+    /// loads no per-level kernel).
+    fn of(&self, entry: &Entry) -> Result<&CudaFunction, DriverError> {
+        match entry.name {
+            names::ED25519_CHALLENGE => Ok(&self.challenge),
+            names::ED25519_VERIFY => Ok(&self.verify),
+            names::MERKLE_LEAVES => Ok(&self.leaves),
+            names::MERKLE_REDUCE => Ok(&self.reduce),
+            _ => Err(DriverError(
+                cudarc::driver::sys::cudaError_enum::CUDA_ERROR_NOT_FOUND,
+            )),
+        }
+    }
 }
 
 impl GpuQueue {
@@ -244,146 +366,71 @@ impl GpuQueue {
         })
     }
 
+    /// Enqueues a plan's commands on `slot`'s stream, kernels between the slot's two
+    /// timing events; returns the event of its last command.
+    fn enqueue(&mut self, slot: usize, plan: &Plan<'_>) -> Result<CudaEvent, DriverError> {
+        let ctx = &self.ctx;
+        let functions = &self.functions;
+        let s = &mut self.slots[slot];
+        let st = Arc::clone(&s.stream);
+        for b in Buffer::ALL {
+            let need = plan.sizes[b.index()];
+            if need > 0 {
+                s.bufs[b.index()].ensure(ctx, &st, need)?;
+            }
+        }
+        let launches = plan.launches().count();
+        let mut launched = 0;
+        s.timed = false;
+        for step in &plan.steps {
+            match *step {
+                Step::Upload(b, data) => s.bufs[b.index()].upload(&st, data)?,
+                Step::Launch(l) => {
+                    if launched == 0 {
+                        s.kernels.0.record(&st)?;
+                    }
+                    let bufs = &s.bufs;
+                    launch(&st, functions.of(l.entry)?, &l, |b| {
+                        bufs[b.index()].addr(&st)
+                    })?;
+                    launched += 1;
+                    if launched == launches {
+                        s.kernels.1.record(&st)?;
+                        s.timed = true;
+                    }
+                }
+                Step::Download(b, n) => {
+                    s.bufs[b.index()].download(&st, n)?;
+                    s.result = (b, n);
+                }
+            }
+        }
+        st.record_event(None)
+    }
+
     fn verify_commands(
         &mut self,
         slot: usize,
         batch: &Batch,
         profile: Profile,
-    ) -> Result<CudaEvent, DriverError> {
-        let ctx = &self.ctx;
+    ) -> Result<CudaEvent, Refusal<DriverError>> {
         let s = &mut self.slots[slot];
-        let st = &s.stream;
-        let n = batch.signature_count();
         s.timed = false;
         s.on_small = false;
         if let Some(small) = &mut s.small {
-            if small.launch(batch, profile)? {
+            if small.launch(batch, profile).map_err(Refusal::Failed)? {
                 s.on_small = true;
-                s.verdicts = n;
-                return st.record_event(None);
+                s.result = (Buffer::Verdict, batch.signature_count());
+                return s.stream.record_event(None).map_err(Refusal::Failed);
             }
         }
-        let leaves = batch.leaves();
-        let off = batch.offsets();
-        s.arena.ensure(ctx, st, leaves.arena().len())?;
-        s.leaf_start.ensure(ctx, st, leaves.starts().len())?;
-        s.msg_start.ensure(ctx, st, off.msg_start.len())?;
-        for b in [&mut s.pubkey_at, &mut s.sig_at, &mut s.signer_tx] {
-            b.ensure(ctx, st, n)?;
-        }
-        if s.challenge.len() < 8 * n {
-            s.challenge = st.alloc_zeros::<u32>(8 * n.next_power_of_two())?;
-        }
-        s.verdict.ensure(ctx, st, n)?;
-        s.arena.upload(st, leaves.arena())?;
-        s.leaf_start.upload(st, leaves.starts())?;
-        s.msg_start.upload(st, off.msg_start)?;
-        s.pubkey_at.upload(st, off.pubkey_at)?;
-        s.sig_at.upload(st, off.sig_at)?;
-        s.signer_tx.upload(st, off.signer_tx)?;
-        let count = u32_len(n)?;
-        let cfg = grid(n, BLOCK)?;
-        s.kernels.0.record(st)?;
-        let mut launch = st.launch_builder(&self.functions.challenge);
-        launch
-            .arg(&s.arena.dev)
-            .arg(&s.leaf_start.dev)
-            .arg(&s.msg_start.dev)
-            .arg(&s.pubkey_at.dev)
-            .arg(&s.sig_at.dev)
-            .arg(&s.signer_tx.dev)
-            .arg(&count)
-            .arg(&mut s.challenge);
-        // SAFETY: the arguments match vigil_ed25519_challenge(const u8*, const u32* x5,
-        // u32, u32*) in order and type, and every buffer holds at least what the kernel
-        // reads or writes for `count` signatures.
-        unsafe { launch.launch(cfg) }?;
-        let code = vigil_kernels::profile_code(profile);
-        let mut launch = st.launch_builder(&self.functions.verify);
-        launch
-            .arg(&s.arena.dev)
-            .arg(&s.pubkey_at.dev)
-            .arg(&s.sig_at.dev)
-            .arg(&s.challenge)
-            .arg(&count)
-            .arg(&code)
-            .arg(&mut s.verdict.dev);
-        // SAFETY: as above, for vigil_ed25519_verify(const u8*, const u32* x3, u32, u32, u8*).
-        unsafe { launch.launch(cfg) }?;
-        s.kernels.1.record(st)?;
-        s.timed = true;
-        s.verdict.download(st, n)?;
-        s.verdicts = n;
-        st.record_event(None)
-    }
-
-    fn merkle_commands(&mut self, slot: usize, leaves: &Leaves) -> Result<CudaEvent, DriverError> {
-        let ctx = &self.ctx;
-        let s = &mut self.slots[slot];
-        let st = &s.stream;
-        let n = leaves.len();
-        s.arena.ensure(ctx, st, leaves.arena().len())?;
-        s.leaf_start.ensure(ctx, st, n + 1)?;
-        let [a, b] = &mut s.nodes;
-        a.ensure(ctx, st, 8 * n)?;
-        b.ensure(ctx, st, 8 * n.div_ceil(2))?;
-        s.arena.upload(st, leaves.arena())?;
-        s.leaf_start.upload(st, leaves.starts())?;
-        let count = u32_len(n)?;
-        s.timed = false;
-        s.kernels.0.record(st)?;
-        let mut launch = st.launch_builder(&self.functions.leaves);
-        launch
-            .arg(&s.arena.dev)
-            .arg(&s.leaf_start.dev)
-            .arg(&count)
-            .arg(&mut a.dev);
-        // SAFETY: vigil_merkle_leaves(const u8*, const u32*, u32, u32*): 8 words per leaf.
-        unsafe { launch.launch(grid(n, BLOCK)?) }?;
-        let w = vigil_kernels::MERKLE_REDUCE_GROUP as usize;
-        let mut count = n;
-        let mut cur = 0;
-        while count > 1 {
-            let out = count.div_ceil(2 * w);
-            let (src, dst) = if cur == 0 {
-                (&*a, &mut *b)
-            } else {
-                (&*b, &mut *a)
-            };
-            let count_in = u32_len(count)?;
-            let mut launch = st.launch_builder(&self.functions.reduce);
-            launch.arg(&src.dev).arg(&count_in).arg(&mut dst.dev);
-            let cfg = LaunchConfig {
-                grid_dim: (u32_len(out)?, 1, 1),
-                block_dim: (u32_len(w)?, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            // SAFETY: vigil_merkle_reduce(const u32*, u32, u32*) with the block size the
-            // kernel's shared memory is sized for; `dst` holds ceil(count / 2w) nodes.
-            unsafe { launch.launch(cfg) }?;
-            cur = 1 - cur;
-            count = out;
-        }
-        s.kernels.1.record(st)?;
-        s.timed = true;
-        s.nodes[cur].download(st, 8)?;
-        s.root_in = cur;
-        st.record_event(None)
+        let plan = Plan::verify(batch, profile).map_err(|e| Refusal::Unfit(e.to_string()))?;
+        self.enqueue(slot, &plan).map_err(Refusal::Failed)
     }
 }
 
 pub(crate) fn u32_len(n: usize) -> Result<u32, DriverError> {
-    u32::try_from(n)
-        .map_err(|_| DriverError(cudarc::driver::sys::cudaError_enum::CUDA_ERROR_INVALID_VALUE))
-}
-
-pub(crate) fn grid(items: usize, block: u32) -> Result<LaunchConfig, DriverError> {
-    let blocks = u32_len(items.div_ceil(block as usize).max(1))?;
-    Ok(LaunchConfig {
-        grid_dim: (blocks, 1, 1),
-        block_dim: (block, 1, 1),
-        shared_mem_bytes: 0,
-    })
+    u32::try_from(n).map_err(|_| invalid())
 }
 
 impl DeviceQueue for GpuQueue {
@@ -401,7 +448,6 @@ impl DeviceQueue for GpuQueue {
         profile: Profile,
     ) -> Result<CudaEvent, Refusal<DriverError>> {
         self.verify_commands(slot, batch, profile)
-            .map_err(Refusal::Failed)
     }
 
     fn enqueue_merkle(
@@ -409,7 +455,9 @@ impl DeviceQueue for GpuQueue {
         slot: usize,
         leaves: &Leaves,
     ) -> Result<CudaEvent, Refusal<DriverError>> {
-        self.merkle_commands(slot, leaves).map_err(Refusal::Failed)
+        let plan = Plan::merkle(leaves, true).map_err(|e| Refusal::Unfit(e.to_string()))?;
+        self.slots[slot].on_small = false;
+        self.enqueue(slot, &plan).map_err(Refusal::Failed)
     }
 
     fn wait(&mut self, slot: usize, done: CudaEvent) -> Result<(), DriverError> {
@@ -426,21 +474,25 @@ impl DeviceQueue for GpuQueue {
 
     fn verdicts(&self, slot: usize) -> &[u8] {
         let s = &self.slots[slot];
+        let (_, n) = s.result;
         if s.on_small {
             if let Some(small) = &s.small {
-                return small.verdicts(s.verdicts);
+                return small.verdicts(n);
             }
         }
-        // An unreadable buffer gives no verdicts, which the worker reports as an error.
-        s.verdict
-            .host
-            .as_slice()
-            .map_or(&[][..], |v| &v[..s.verdicts.min(v.len())])
+        // An unreadable buffer gives no verdicts, which the worker reports as a fault.
+        match &s.bufs[Buffer::Verdict.index()] {
+            Buf::U8(b) => b.host.as_slice().map_or(&[][..], |v| &v[..n.min(v.len())]),
+            _ => &[],
+        }
     }
 
     fn root(&self, slot: usize) -> Option<[u32; 8]> {
         let s = &self.slots[slot];
-        let words = s.nodes[s.root_in].host.as_slice().ok()?;
-        words.get(..8)?.try_into().ok()
+        let (buffer, _) = s.result;
+        match &s.bufs[buffer.index()] {
+            Buf::U32(b) => b.host.as_slice().ok()?.get(..8)?.try_into().ok(),
+            _ => None,
+        }
     }
 }

@@ -26,12 +26,13 @@ use std::sync::Arc;
 
 use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
-    CudaContext, CudaGraph, CudaSlice, CudaStream, DriverError, LaunchConfig, PinnedHostSlice,
-    PushKernelArg as _,
+    CudaContext, CudaGraph, CudaSlice, CudaStream, DevicePtr as _, DriverError, PinnedHostSlice,
 };
 use vigil_core::{Batch, Profile};
 
-use crate::queue::{grid, u32_len, Functions, BLOCK};
+use vigil_kernels::launch::{self, Buffer, Launch};
+
+use crate::queue::{u32_len, Functions};
 
 /// Signature (and transaction) counts the graphs are captured for.
 pub const SIG_BUCKETS: [usize; 5] = [64, 128, 256, 512, 1024];
@@ -218,38 +219,38 @@ fn record(
 ) -> Result<(), DriverError> {
     let [leaf, msg, pk, sig, tx, end] = shape.layout();
     stream.memcpy_htod(host_in, &mut packed_dev.slice_mut(..end))?;
-    let arena = packed_dev.slice(..shape.arena);
-    let leaf_start = packed_dev.slice(leaf..msg);
-    let msg_start = packed_dev.slice(msg..pk);
-    let pubkey_at = packed_dev.slice(pk..sig);
-    let sig_at = packed_dev.slice(sig..tx);
-    let signer_tx = packed_dev.slice(tx..end);
+    // Each contract buffer is a view of the packed upload, or the slot's own k and
+    // verdict buffers. Event tracking is off (see `queue`), so the guards
+    // `device_ptr` returns record nothing and may go at once.
+    let packed_ref = &*packed_dev;
+    let packed = |range: std::ops::Range<usize>| packed_ref.slice(range).device_ptr(stream).0;
+    let addr = |b: Buffer| match b {
+        Buffer::Arena => packed(0..shape.arena),
+        Buffer::LeafStart => packed(leaf..msg),
+        Buffer::MsgStart => packed(msg..pk),
+        Buffer::PubkeyAt => packed(pk..sig),
+        Buffer::SigAt => packed(sig..tx),
+        Buffer::SignerTx => packed(tx..end),
+        Buffer::Challenge => challenge.device_ptr(stream).0,
+        // Verdicts; the Merkle buffers are not part of a verification.
+        Buffer::Verdict | Buffer::NodesA | Buffer::NodesB => verdict_dev.device_ptr(stream).0,
+    };
     let count = u32_len(shape.items)?;
-    let cfg: LaunchConfig = grid(shape.items, BLOCK)?;
-    let mut launch = stream.launch_builder(&functions.challenge);
-    launch
-        .arg(&arena)
-        .arg(&leaf_start)
-        .arg(&msg_start)
-        .arg(&pubkey_at)
-        .arg(&sig_at)
-        .arg(&signer_tx)
-        .arg(&count)
-        .arg(&mut *challenge);
-    // SAFETY: vigil_ed25519_challenge(const u8*, const u32* x5, u32, u32*): the views
-    // hold `items` entries each (leaf_start items + 1), and `challenge` 8 per item.
-    unsafe { launch.launch(cfg) }?;
-    let mut launch = stream.launch_builder(&functions.verify);
-    launch
-        .arg(&arena)
-        .arg(&pubkey_at)
-        .arg(&sig_at)
-        .arg(&*challenge)
-        .arg(&count)
-        .arg(&code)
-        .arg(&mut *verdict_dev);
-    // SAFETY: vigil_ed25519_verify(const u8*, const u32* x3, u32, u32, u8*), as above.
-    unsafe { launch.launch(cfg) }?;
+    for entry in [&launch::ED25519_CHALLENGE, &launch::ED25519_VERIFY] {
+        let function = if entry.name == launch::ED25519_CHALLENGE.name {
+            &functions.challenge
+        } else {
+            &functions.verify
+        };
+        // The views hold `items` entries each (leaf_start items + 1), `challenge` 8 per
+        // item and the verdicts one byte per item, as the contract's plan sizes them.
+        crate::queue::launch(
+            stream,
+            function,
+            &Launch::per_item(entry, count, code),
+            addr,
+        )?;
+    }
     stream.memcpy_dtoh(&verdict_dev.slice(..shape.items), host_out)
 }
 
