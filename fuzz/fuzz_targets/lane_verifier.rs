@@ -14,8 +14,8 @@
 
 use curve25519_dalek::scalar::Scalar;
 use libfuzzer_sys::fuzz_target;
-use vigil_core::conformance::craft;
 use vigil_core::cpu_path::Isa;
+use vigil_core::craft;
 use vigil_core::profile::{reference_verify, Profile};
 use vigil_simd::{Item, LaneVerifier, Rule};
 

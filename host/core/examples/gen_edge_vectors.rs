@@ -19,12 +19,12 @@ use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::Signer as _;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use vigil_core::conformance::craft::{
+use vigil_core::conformance::EdgeRecord;
+use vigil_core::craft::{
     add_multiple_of_l, challenge, decode, equations, hash_wide, is_canonical, mixed,
     noncanonical_encodings, noncanonical_ordinary, off_curve, random_scalar, sign_with,
     small_order, small_order_aliases, torsion, P,
 };
-use vigil_core::conformance::EdgeRecord;
 use vigil_core::Signer;
 
 /// The generator's seed ("vigil edge" v1).

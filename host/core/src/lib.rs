@@ -9,13 +9,17 @@
 //!   (a lane-parallel `vigil-simd` verifier, or the reference crates);
 //! * [`merkle`]: the vigil-merkle-v1 tree (roots, inclusion proofs);
 //! * [`synth`]: synthetic batches for tests and benchmarks;
-//! * [`conformance`]: the harness every backend's tests run.
+//! * [`craft`]: building blocks for adversarial Ed25519 inputs (torsion points, every
+//!   encoding of a point, signatures from chosen scalars), shared by [`synth`], the
+//!   conformance generator, the edge-vector example and the fuzz targets;
+//! * [`conformance`]: the harness every backend's tests run, and the start-up self-test.
 
 pub mod backend;
 pub mod batch;
 pub mod conformance;
 pub mod cpu;
 pub mod cpu_path;
+pub mod craft;
 pub mod input;
 pub mod merkle;
 pub mod profile;

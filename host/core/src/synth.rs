@@ -21,7 +21,7 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use crate::batch::{Batch, BatchBuilder, BatchError, Signer, MAX_SIGNERS};
-use crate::conformance::craft;
+use crate::craft;
 use crate::input::{jsonl, solana};
 use crate::profile::Profile;
 
