@@ -27,6 +27,7 @@
 //!   taken out of service and the batches it held come back as `DeviceFailed`, which the
 //!   scheduler re-runs elsewhere.
 
+pub mod nvrtc;
 pub mod queue;
 pub mod small;
 
@@ -37,7 +38,7 @@ use std::time::Duration;
 
 use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::CudaContext;
-use cudarc::nvrtc::{CompileOptions, Ptx};
+use cudarc::nvrtc::Ptx;
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
 use vigil_kernels::{cache, names};
 
@@ -79,17 +80,9 @@ pub fn probe() -> Result<Versions, BackendError> {
              this machine",
         )
     })?;
-    let nvrtc = load_first("nvrtc").ok_or_else(|| {
-        unavailable(
-            "NVRTC (libnvrtc.so), CUDA's run-time compiler, was not found: install the CUDA \
-             toolkit's NVRTC (Debian/Ubuntu: cuda-nvrtc-13-0 or libnvrtc13) or put it on the \
-             library path",
-        )
-    })?;
     let driver_version = call_version(&driver, b"cuDriverGetVersion\0")
         .map_err(|e| unavailable(format!("the NVIDIA driver library is unusable: {e}")))?;
-    let nvrtc_version =
-        nvrtc_version(&nvrtc).map_err(|e| unavailable(format!("NVRTC is unusable: {e}")))?;
+    let nvrtc_version = nvrtc::version().map_err(|e| unavailable(e.to_string()))?;
     if driver_version < MIN_DRIVER {
         return Err(unavailable(format!(
             "the NVIDIA driver supports CUDA {}; this build needs a CUDA {} driver (R580 or newer)",
@@ -105,7 +98,7 @@ pub fn probe() -> Result<Versions, BackendError> {
 
 /// Loads the first of cudarc's candidate names for `lib` that exists.
 #[allow(unsafe_code)]
-fn load_first(lib: &str) -> Option<libloading::Library> {
+pub(crate) fn load_first(lib: &str) -> Option<libloading::Library> {
     cudarc::get_lib_name_candidates(lib)
         .iter()
         // SAFETY: these are the vendor libraries cudarc itself would load; loading runs
@@ -130,7 +123,7 @@ fn call_version(lib: &libloading::Library, symbol: &[u8]) -> Result<i32, String>
 
 /// NVRTC's version through `nvrtcVersion(int *major, int *minor)`.
 #[allow(unsafe_code)]
-fn nvrtc_version(lib: &libloading::Library) -> Result<i32, String> {
+pub(crate) fn nvrtc_version(lib: &libloading::Library) -> Result<i32, String> {
     // SAFETY: nvrtcVersion has this signature in every CUDA release.
     let f =
         unsafe { lib.get::<unsafe extern "C" fn(*mut i32, *mut i32) -> i32>(b"nvrtcVersion\0") }
@@ -352,11 +345,6 @@ fn start(
     Ok((summary, dev, note.to_owned()))
 }
 
-/// NVRTC options. Part of the cache key.
-fn nvrtc_options(arch: &str) -> Vec<String> {
-    vec![format!("--gpu-architecture={arch}"), "--std=c++17".into()]
-}
-
 /// Compiles one program for the GPU's architecture, through the on-disk PTX cache.
 fn compile(
     program: &vigil_kernels::Program,
@@ -364,8 +352,7 @@ fn compile(
     cache_dir: Option<&Path>,
 ) -> Result<(Ptx, bool), String> {
     let arch = gpu.arch();
-    let options = nvrtc_options(&arch);
-    let joined = options.join(" ");
+    let joined = nvrtc::options(&arch).join(" ");
     let driver = gpu.versions.driver.to_string();
     let nvrtc = gpu.versions.nvrtc.to_string();
     let key = cache::Key {
@@ -379,19 +366,12 @@ fn compile(
             return Ok((Ptx::from_src(text), true));
         }
     }
-    let started = std::time::Instant::now();
-    let opts = CompileOptions {
-        options,
-        name: Some(format!("{}.cu", program.name)),
-        ..CompileOptions::default()
-    };
-    let ptx = cudarc::nvrtc::compile_ptx_with_opts(program.source, opts)
-        .map_err(|e| format!("NVRTC could not compile {} for {arch}: {e}", program.name))?;
-    tracing::info!(program = program.name, %arch, seconds = started.elapsed().as_secs_f64(), "kernels compiled by NVRTC");
+    let compiled = nvrtc::compile(program, &arch).map_err(|e| e.to_string())?;
+    tracing::info!(program = program.name, %arch, seconds = compiled.took.as_secs_f64(), "kernels compiled by NVRTC");
     if let Some(dir) = cache_dir {
-        if let Err(e) = cache::store(dir, &key, ptx.to_src().as_bytes()) {
+        if let Err(e) = cache::store(dir, &key, compiled.ptx.as_bytes()) {
             tracing::warn!(dir = %dir.display(), error = %e, "could not cache the PTX");
         }
     }
-    Ok((ptx, false))
+    Ok((Ptx::from_src(compiled.ptx), false))
 }
