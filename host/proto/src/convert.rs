@@ -14,11 +14,12 @@
 //! same rules [`push_request`] applies), [`response_bound`] turns that into an upper
 //! bound on the encoded `VerifyResponse`, and [`check_limits`] refuses a request whose
 //! response could pass the message size limit, or that has more transactions than one
-//! request may. The bound holds because [`response_for`] cuts every reason to
-//! [`MAX_REASON_BYTES`] and the backend name to [`MAX_BACKEND_NAME_BYTES`]; every reason
-//! this crate and `vigil_core` produce on the request path is shorter than that, so in
-//! practice nothing is cut (the property tests check both). [`merkle_response_len`] is
-//! the same for the Merkle RPC, exactly.
+//! request may. The bound holds because [`verify_response`] (which [`response_for`]
+//! calls, and which a server that splits verdicts itself calls directly) cuts every
+//! reason to [`MAX_REASON_BYTES`] and the backend name to [`MAX_BACKEND_NAME_BYTES`];
+//! every reason this crate and `vigil_core` produce on the request path is shorter than
+//! that, so in practice nothing is cut (the property tests check both).
+//! [`merkle_response_len`] is the same for the Merkle RPC, exactly.
 
 use std::ops::Range;
 
@@ -404,17 +405,43 @@ pub fn response_for(
     merkle_root: Option<[u8; 32]>,
 ) -> VerifyResponse {
     let sigs = signature_range(batch, &txs);
+    verify_response(
+        id,
+        verdicts.transaction_valid[txs.clone()].to_vec(),
+        verdicts.signature_valid[sigs].to_vec(),
+        txs.map(|tx| batch.error(tx).unwrap_or_default().to_string())
+            .collect(),
+        backend,
+        merkle_root,
+    )
+}
+
+/// The response carrying verdicts already split out of their batch: `valid` and
+/// `errors` (empty for a well-formed transaction) one per transaction, `signature_valid`
+/// one per signature. Reasons and the backend name are cut as [`response_for`] cuts them
+/// (each reason in place), so a response built from the same verdicts either way is the
+/// same, and [`response_bound`] holds for both.
+pub fn verify_response(
+    id: u64,
+    valid: Vec<bool>,
+    signature_valid: Vec<bool>,
+    mut errors: Vec<String>,
+    backend: &str,
+    merkle_root: Option<[u8; 32]>,
+) -> VerifyResponse {
+    for error in &mut errors {
+        let keep = truncated(error, MAX_REASON_BYTES).len();
+        error.truncate(keep);
+    }
     VerifyResponse {
         id,
-        valid: verdicts.transaction_valid[txs.clone()].to_vec(),
-        signature_valid: verdicts.signature_valid[sigs].to_vec(),
+        valid,
+        signature_valid,
         merkle_root: merkle_root
             .map(|r| bytes::Bytes::copy_from_slice(&r))
             .unwrap_or_default(),
         backend: truncated(backend, MAX_BACKEND_NAME_BYTES).to_string(),
-        errors: txs
-            .map(|tx| truncated(batch.error(tx).unwrap_or_default(), MAX_REASON_BYTES).to_string())
-            .collect(),
+        errors,
         status: None,
     }
 }

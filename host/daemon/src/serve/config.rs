@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
 use super::scheduler::SchedulerConfig;
+use super::wire::RequestLimits;
 use crate::backends::Choice;
 
 /// Bytes in the largest Solana transaction.
@@ -478,8 +479,15 @@ impl ServeConfig {
             coalesce_delay: Duration::from_micros(q.coalesce_delay_us),
             small_batch_signatures: q.small_batch_signatures.unwrap_or(DEFAULT_SMALL_BATCH),
             max_in_flight_batches: q.max_in_flight_batches,
-            max_request_transactions: self.limits.request_transactions,
             max_proofs: self.limits.proofs,
+            max_response_bytes: self.max_message_bytes,
+        }
+    }
+
+    /// What the service's edge checks of each request.
+    pub fn wire(&self) -> RequestLimits {
+        RequestLimits {
+            max_request_transactions: self.limits.request_transactions,
             max_response_bytes: self.max_message_bytes,
         }
     }

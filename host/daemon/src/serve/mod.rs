@@ -31,6 +31,7 @@ pub mod service;
 pub mod shed;
 pub mod tls;
 pub mod trim;
+pub mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -241,6 +242,7 @@ async fn serve(
         .context("cannot build the reflection service")?;
     let verifier = VerifierServer::new(VerifierService::new(
         scheduler.clone(),
+        config.wire(),
         metrics.clone(),
         stop_rx.clone(),
     ))

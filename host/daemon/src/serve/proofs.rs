@@ -10,28 +10,29 @@
 //! [`working_bytes`] says how much memory the computation will take, so admission can
 //! charge it before it is spent.
 //!
-//! [`proofs_response`] then computes the tree level by level, as docs/MERKLE.md describes,
+//! [`prove`] then computes the tree level by level, as docs/MERKLE.md describes,
 //! holding only the current level (`n` hashes, reduced in place) and the proofs being
 //! built. At each level the sibling of a proof's node `i` is node `i ^ 1` when it exists
 //! (a carried last node has none), then `i` becomes `i / 2`: the rule
 //! `vigil_core::merkle::MerkleTree::proof` reads off its stored levels, applied while
 //! the level is still in hand, so the paths are the same (the tests compare every index
 //! of every tree up to 70 leaves and some larger ones). The path lengths are known from
-//! the shape before any hashing, so all path hashes of the response live in one buffer
-//! allocated once, and each proof's path vector is allocated once with its exact length,
-//! its entries slices of that buffer.
+//! the shape before any hashing, so all path hashes live in one buffer allocated once
+//! ([`Proofs`], plain Rust: the scheduler hands it on as it is), and the service makes
+//! each proof's path vector of the response once, with its exact length, its entries
+//! slices of that buffer (`super::wire`).
 
 use std::mem::size_of;
 
 use bytes::Bytes;
 use vigil_core::merkle;
 use vigil_core::Leaves;
-use vigil_proto::v1::{InclusionProof, MerkleResponse};
+use vigil_proto::v1::InclusionProof;
 
 use super::error::ServeError;
 
-/// The backend name of a response built here: the host CPU builds every proof.
-const BACKEND: &str = "cpu";
+/// The backend name of an answer with proofs: the host CPU builds every proof.
+pub const BACKEND: &str = "cpu";
 
 /// Bytes of one node hash.
 const HASH: usize = 32;
@@ -98,8 +99,9 @@ fn in_range(leaf_count: usize, indices: &[u64]) -> Result<(), ServeError> {
     }
 }
 
-/// The exact `encoded_len()` of the response [`proofs_response`] builds for `leaf_count`
-/// leaves and `indices` (all in range), computed from the tree shape alone.
+/// The exact `encoded_len()` of the response the service builds from what [`prove`]
+/// gives for `leaf_count` leaves and `indices` (all in range), computed from the tree
+/// shape alone.
 ///
 /// Each proof carries its index, the tree size and its path, whose length comes from
 /// `Shape::path_len`; `vigil_proto::convert::merkle_response_len` adds the protobuf
@@ -144,11 +146,13 @@ pub fn check(leaf_count: usize, indices: &[u64], limits: &ProofLimits) -> Result
     Ok(())
 }
 
-/// An upper bound on the memory [`proofs_response`] takes for `leaf_count` leaves and
-/// `proofs` proofs, besides the leaves themselves and the encoded response.
+/// An upper bound on the memory [`prove`] and the response the service makes of its
+/// [`Proofs`] take for `leaf_count` leaves and `proofs` proofs, besides the leaves
+/// themselves and the encoded response.
 ///
-/// The current level, `32 * leaf_count` bytes (the leaf hashes, reduced in place); per
-/// proof its `InclusionProof`, its position, its offset in the shared hash buffer and,
+/// The current level, `32 * leaf_count` bytes (the leaf hashes, reduced in place, and
+/// freed before the response is made); per proof its `InclusionProof`, its position
+/// (freed with the level), its end offset in the shared hash buffer and,
 /// for each of at most `ceil(log2 leaf_count)` path hashes, 32 bytes in that buffer plus
 /// a `Bytes` in its path vector; and an allowance for the allocator's overhead on each
 /// allocation. Saturates instead of overflowing.
@@ -165,13 +169,63 @@ pub fn working_bytes(leaf_count: usize, proofs: usize) -> usize {
         .saturating_add(4 * ALLOCATION)
 }
 
+/// A tree's root and inclusion proofs, as [`prove`] computes them: every hash of every
+/// path back to back in one buffer, each proof's path a slice of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proofs {
+    /// The root of the tree.
+    pub root: [u8; 32],
+    /// Leaves in the tree.
+    tree_size: u64,
+    /// The leaf of each proof, in the order asked for.
+    indices: Vec<u64>,
+    /// Where each proof's path ends in `hashes`; it starts where the one before ends.
+    ends: Vec<usize>,
+    /// Every path hash, [`HASH`] bytes each.
+    hashes: Bytes,
+}
+
+/// One inclusion proof of a [`Proofs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    /// The leaf it proves.
+    pub index: u64,
+    /// Leaves in the tree.
+    pub tree_size: u64,
+    /// Its audit path, the sibling hashes from the leaf up, back to back: a slice of the
+    /// shared buffer.
+    path: Bytes,
+}
+
+impl Proof {
+    /// Each hash of the path, from the leaf up: slices of the shared buffer, nothing
+    /// copied.
+    pub fn hashes(&self) -> impl ExactSizeIterator<Item = Bytes> + '_ {
+        (0..self.path.len() / HASH).map(move |k| self.path.slice(k * HASH..(k + 1) * HASH))
+    }
+}
+
+impl Proofs {
+    /// Each proof, in the order asked for (repeats included).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Proof> + '_ {
+        (0..self.indices.len()).map(move |k| {
+            let start = k.checked_sub(1).map_or(0, |before| self.ends[before]);
+            Proof {
+                index: self.indices[k],
+                tree_size: self.tree_size,
+                path: self.hashes.slice(start..self.ends[k]),
+            }
+        })
+    }
+}
+
 /// The root of `leaves` and the inclusion proof of each of `indices` (in their order,
 /// repeats included), computed level by level keeping one level. The same root and
 /// proofs as `vigil_core::merkle::MerkleTree`. Refuses an index out of range before
 /// any hashing; the limits are [`check`]'s business, done before the leaves are copied.
-pub fn proofs_response(leaves: &Leaves, indices: &[u64]) -> Result<MerkleResponse, ServeError> {
+pub fn prove(leaves: &Leaves, indices: Vec<u64>) -> Result<Proofs, ServeError> {
     let n = leaves.len();
-    in_range(n, indices)?;
+    in_range(n, &indices)?;
     let positions: Vec<usize> = indices
         .iter()
         .map(|&i| usize::try_from(i).unwrap_or(usize::MAX))
@@ -211,27 +265,14 @@ pub fn proofs_response(leaves: &Leaves, indices: &[u64]) -> Result<MerkleRespons
     }
     let root = level.first().copied().unwrap_or_else(merkle::empty_root);
     drop(level);
-
-    let paths = Bytes::from(paths);
-    let tree_size = n as u64;
-    let mut proofs = Vec::with_capacity(indices.len());
-    let mut start = 0;
-    for (&index, end) in indices.iter().zip(cursor) {
-        let mut path = Vec::with_capacity((end - start) / HASH);
-        for at in (start..end).step_by(HASH) {
-            path.push(paths.slice(at..at + HASH));
-        }
-        start = end;
-        proofs.push(InclusionProof {
-            index,
-            tree_size,
-            path,
-        });
-    }
-    Ok(MerkleResponse {
-        root: Bytes::copy_from_slice(&root),
-        proofs,
-        backend: BACKEND.into(),
+    drop(positions);
+    // Each cursor has moved past its proof's last hash: it is where that path ends.
+    Ok(Proofs {
+        root,
+        tree_size: n as u64,
+        indices,
+        ends: cursor,
+        hashes: Bytes::from(paths),
     })
 }
 
@@ -242,6 +283,17 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use vigil_core::merkle::MerkleTree;
+    use vigil_proto::v1::MerkleResponse;
+
+    /// The response the service makes of what [`prove`] gives.
+    fn proofs_response(leaves: &Leaves, indices: &[u64]) -> Result<MerkleResponse, ServeError> {
+        let proofs = prove(leaves, indices.to_vec())?;
+        Ok(super::super::wire::merkle_response(
+            proofs.root,
+            Some(&proofs),
+            BACKEND,
+        ))
+    }
 
     /// `n` leaves of random bytes (0 to 100 of them: some longer than one block).
     fn random_leaves(n: usize, rng: &mut ChaCha8Rng) -> Leaves {

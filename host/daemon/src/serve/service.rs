@@ -1,8 +1,9 @@
 //! The `vigil.v1.Verifier` gRPC service: the thin layer between tonic and the scheduler.
 //!
-//! It names the client (for fair shedding), reads the request's deadline, hands the
-//! decoded request to the [`Scheduler`], and maps every failure through the one table
-//! in [`super::error`]. On a stream each request is answered on its own as soon as its
+//! It names the client (for fair shedding), reads the request's deadline, turns the
+//! decoded request into a job for the [`Scheduler`] and its answer back into a response
+//! ([`super::wire`]), and maps every failure through the one table in
+//! [`super::error`]. On a stream each request is answered on its own as soon as its
 //! verdicts are ready (out of order); a request that fails alone is answered with a
 //! per-request status and the stream stays open.
 
@@ -25,6 +26,7 @@ use super::admission::ClientKey;
 use super::error::{code_label, ServeError};
 use super::metrics::Metrics;
 use super::scheduler::{Reply, Scheduler};
+use super::wire::{self, RequestLimits};
 
 /// Time kept back from a request's deadline (at most a tenth of it) to answer
 /// DEADLINE_EXCEEDED before tonic's own timer, started a moment earlier, cancels the
@@ -39,19 +41,23 @@ const STREAM_BUFFER: usize = 256;
 /// The service.
 pub struct VerifierService {
     scheduler: Arc<Scheduler>,
+    limits: RequestLimits,
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 }
 
 impl VerifierService {
-    /// A service over `scheduler`; streams stop reading once `stop` turns true.
+    /// A service over `scheduler`, refusing requests over `limits`; streams stop
+    /// reading once `stop` turns true.
     pub fn new(
         scheduler: Arc<Scheduler>,
+        limits: RequestLimits,
         metrics: Arc<Metrics>,
         stop: watch::Receiver<bool>,
     ) -> VerifierService {
         VerifierService {
             scheduler,
+            limits,
             metrics,
             stop,
         }
@@ -117,11 +123,24 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-/// Waits for a scheduled reply, answering DEADLINE_EXCEEDED if the deadline comes first.
+/// Checks and queues a request: the receiver yields its verdicts.
+fn submit(
+    scheduler: &Arc<Scheduler>,
+    limits: &RequestLimits,
+    client: &ClientKey,
+    request: VerifyRequest,
+    deadline: Option<Instant>,
+) -> Result<tokio::sync::oneshot::Receiver<Reply>, ServeError> {
+    let job = wire::verify_job(request, limits)?;
+    scheduler.submit(client, job, deadline)
+}
+
+/// Waits for a scheduled reply, answering DEADLINE_EXCEEDED if the deadline comes first,
+/// and makes the response of it.
 async fn await_reply(
     rx: tokio::sync::oneshot::Receiver<Reply>,
     deadline: Option<Instant>,
-) -> Reply {
+) -> Result<VerifyResponse, ServeError> {
     let answer = async {
         rx.await.unwrap_or_else(|_| {
             Err(ServeError::Internal(
@@ -129,12 +148,13 @@ async fn await_reply(
             ))
         })
     };
-    match deadline {
+    let reply = match deadline {
         Some(d) => tokio::time::timeout_at(d.into(), answer)
             .await
             .unwrap_or(Err(ServeError::DeadlineExceeded)),
         None => answer.await,
-    }
+    };
+    reply.map(wire::verify_response)
 }
 
 /// A stream response that reports one request's failure.
@@ -160,10 +180,13 @@ impl Verifier for VerifierService {
         let received = Instant::now();
         let client = client_key(&request);
         let deadline = deadline(&request, received);
-        let result = match self
-            .scheduler
-            .submit(&client, request.into_inner(), deadline)
-        {
+        let result = match submit(
+            &self.scheduler,
+            &self.limits,
+            &client,
+            request.into_inner(),
+            deadline,
+        ) {
             Ok(rx) => await_reply(rx, deadline).await,
             Err(e) => Err(e),
         };
@@ -186,6 +209,7 @@ impl Verifier for VerifierService {
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel::<Result<VerifyResponse, Status>>(STREAM_BUFFER);
         let scheduler = self.scheduler.clone();
+        let limits = self.limits;
         let metrics = self.metrics.clone();
         let mut stop = self.stop.clone();
         tokio::spawn(async move {
@@ -242,7 +266,7 @@ impl Verifier for VerifierService {
                     continue;
                 }
                 let id = request.id;
-                match scheduler.submit(&client, request, None) {
+                match submit(&scheduler, &limits, &client, request, None) {
                     Ok(rx) => {
                         let tx = tx.clone();
                         let count = count.clone();
@@ -277,15 +301,17 @@ impl Verifier for VerifierService {
         request: Request<MerkleRequest>,
     ) -> Result<Response<MerkleResponse>, Status> {
         let client = client_key(&request);
-        let result = self.scheduler.merkle(&client, request.into_inner()).await;
-        self.answer("MerkleRoot", result)
+        let job = wire::merkle_job(request.into_inner());
+        let result = self.scheduler.merkle(&client, job).await;
+        self.answer("MerkleRoot", result.map(wire::merkle_answer))
     }
 
     async fn devices(
         &self,
         _request: Request<DevicesRequest>,
     ) -> Result<Response<DevicesResponse>, Status> {
-        self.answer("Devices", Ok(self.scheduler.devices()))
+        let devices = wire::devices_response(self.scheduler.devices());
+        self.answer("Devices", Ok(devices))
     }
 }
 
