@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use cudarc::nvrtc::CompileOptions;
 
-/// Stack of the compiling thread. Measured with NVRTC 13.5 on the Ed25519 program for
-/// sm_90 (`vigil kernels`, halving the stack until it crashed): 16 MiB crashes, 32 MiB
-/// compiles; this is eight times that.
+/// Stack of the compiling thread. Measured with NVRTC 13.5 (the `nvidia-cuda-nvrtc`
+/// wheel) on the Ed25519 program for sm_90 through [`compile_on_stack`]: 8 and 16 MiB
+/// overflow (the process aborts), 24 and 32 MiB compile; this is over ten times the
+/// least that worked.
 pub const STACK_BYTES: usize = 256 << 20;
 
 /// Why a program did not compile.

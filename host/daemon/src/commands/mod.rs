@@ -4,6 +4,7 @@ mod bench;
 mod conformance;
 mod devices;
 mod gen;
+mod kernels;
 mod limits;
 mod loadgen;
 mod merkle;
@@ -20,6 +21,7 @@ use vigil_core::Profile;
 pub use bench::BenchArgs;
 pub use conformance::ConformanceArgs;
 pub use gen::GenArgs;
+pub use kernels::KernelsArgs;
 pub use merkle::MerkleArgs;
 pub use verify::VerifyArgs;
 
@@ -38,6 +40,9 @@ pub enum Command {
     Conformance(ConformanceArgs),
     /// List the backends present on this machine and why the others are absent.
     Devices,
+    /// Compile every kernel program to PTX for CUDA architectures with NVRTC (no GPU
+    /// needed), as the CUDA backend does.
+    Kernels(KernelsArgs),
     /// Run the appliance: gRPC verification service, metrics, health.
     Serve(Box<crate::serve::ServeArgs>),
     /// Drive appliances with generated load; report throughput and latency percentiles.
@@ -53,6 +58,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Conformance(args) => conformance::run(args),
         Command::Devices => devices::run(),
+        Command::Kernels(args) => kernels::run(&args),
         Command::Serve(args) => crate::serve::run(args),
         Command::Loadgen(args) => loadgen::run(*args),
     }

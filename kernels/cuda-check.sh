@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The CUDA kernels through the real NVIDIA compilers, with no GPU: NVRTC compiles every
+# program through the CUDA backend's own compile path (`vigil kernels`) for each
+# architecture Vigil targets, ptxas assembles the PTX and reports each entry's
+# registers, stack and spills, and kernels/ptxas_report.py checks them against
+# kernels/cuda-budget.tsv (exit 1 when an entry is over its budget).
+#
+# NVRTC and ptxas come from NVIDIA's Python wheels, pinned, in a venv this script
+# creates (VIGIL_CUDA_VENV, default target/cuda-venv). Needs python3 with venv, and
+# network access to PyPI the first time.
+#
+# Usage: kernels/cuda-check.sh [ARCH...]   (default: sm_80 sm_90)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WHEELS=(nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37)
+venv=${VIGIL_CUDA_VENV:-target/cuda-venv}
+out=${VIGIL_CUDA_OUT:-target/cuda-kernels}
+archs=("$@")
+[ ${#archs[@]} -gt 0 ] || archs=(sm_80 sm_90)
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check "${WHEELS[@]}"
+nvidia=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))')
+lib=$(dirname "$(find "$nvidia" -name 'libnvrtc.so*' | head -n 1)")
+ptxas=$(find "$nvidia" -name ptxas -type f | head -n 1)
+[ -n "$lib" ] && [ -x "$ptxas" ] || { echo "no NVRTC or ptxas in $nvidia" >&2; exit 1; }
+
+cargo build -q --locked -p vigil
+rm -rf "$out"
+mkdir -p "$out"
+arch_args=()
+for a in "${archs[@]}"; do arch_args+=(--cuda-arch "$a"); done
+LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    target/debug/vigil kernels "${arch_args[@]}" --emit "$out"
+
+logs=()
+for ptx in "$out"/*.ptx; do
+    base=${ptx%.ptx}
+    arch=${base##*.}
+    "$ptxas" -v -arch="$arch" "$ptx" -o "$base.cubin" 2> "$base.ptxas.log"
+    logs+=("$base.ptxas.log")
+done
+echo "ptxas $("$ptxas" --version | tail -n 1)"
+python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs[@]}"
