@@ -23,11 +23,20 @@
 #                         on a machine without an NVIDIA GPU)
 #              SIZES, MERKLE_EXPS, LATENCY_SIZES, PROFILES  override the lists below
 #                         (for a short trial run)
+#              GENERATED, ITERATIONS, LOAD_SECONDS  generated conformance transactions
+#                         per profile (20000), latency iterations (2000), seconds of
+#                         each loadgen run (10): smaller for a trial run
+# benches/gpu/check.sh runs every stage of this script small on PoCL (no GPU), and
+# benches/gpu/README.md says what one device call does and how long it takes.
 # Writes RESULTS/gpu-<device>.jsonl (raw, appended) and RESULTS/gpu-<device>.md (the
 # tables, from this run's lines), and prints the tables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STAGES=${1:-ctmlxs}
+if [ $# -gt 1 ] || [ -z "$STAGES" ] || [[ "$STAGES" =~ [^ctmlxs] ]]; then
+    echo "usage: $0 [STAGES]   STAGES: letters of c t m l x s (default all)" >&2
+    exit 2
+fi
 want() { [[ "$STAGES" == *"$1"* ]]; }
 RESULTS=${RESULTS:-benches/results}
 B=${BACKEND:-cuda}
@@ -35,6 +44,9 @@ SIZES=${SIZES:-64 1024 16384 262144 1048576}
 MERKLE_EXPS=${MERKLE_EXPS:-10 12 14 16 18 20 22 24}
 LATENCY_SIZES=${LATENCY_SIZES:-64 256 1024}
 PROFILES=${PROFILES:-strict rfc8032 zip215}
+GENERATED=${GENERATED:-20000}
+ITERATIONS=${ITERATIONS:-2000}
+LOAD_SECONDS=${LOAD_SECONDS:-10}
 mkdir -p "$RESULTS"
 
 if [ -n "${VIGIL_BIN:-}" ]; then
@@ -65,8 +77,10 @@ WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # Read-only queries of the card's state, recorded with the run (never changed).
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,power.limit \
-    --format=csv >&2 || true
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,power.limit \
+        --format=csv >&2 || true
+fi
 "$V" devices >&2
 
 record() { # stage, one JSON object per line on stdin
@@ -77,9 +91,9 @@ record() { # stage, one JSON object per line on stdin
 
 if want c; then
     echo "== conformance through $B, every profile" >&2
-    "$V" conformance --backend "$B" --generated 20000 --max-batch 65536
+    "$V" conformance --backend "$B" --generated "$GENERATED" --max-batch 65536
     if [ "$B" = cuda ]; then
-        VIGIL_CUDA_GRAPHS=1 "$V" conformance --backend cuda --generated 5000 --max-batch 1000
+        VIGIL_CUDA_GRAPHS=1 "$V" conformance --backend cuda --generated $((GENERATED / 4)) --max-batch 1000
     fi
 fi
 
@@ -116,10 +130,10 @@ if want l; then
     echo "== latency, one batch at a time" >&2
     for batch in $LATENCY_SIZES; do
         "$V" bench --backend "$B" --compare cpu --latency --profile strict --batch "$batch" \
-            --msg-len 200..200 --iterations 2000 --json | record latency
+            --msg-len 200..200 --iterations "$ITERATIONS" --json | record latency
         [ "$B" = cuda ] || continue
         VIGIL_CUDA_GRAPHS=1 "$V" bench --backend cuda --latency --profile strict --batch "$batch" \
-            --msg-len 200..200 --iterations 2000 --json |
+            --msg-len 200..200 --iterations "$ITERATIONS" --json |
             sed 's/"backend":"cuda"/"backend":"cuda+graphs"/' | record latency
     done
 fi
@@ -156,7 +170,7 @@ if want s; then
     for load in 64:256 1000:64 16384:16; do
         batch=${load%:*}
         "$V" loadgen --target "http://$GRPC" --profile strict --batch "$batch" --signers 1 \
-            --msg-len 200 --concurrency "${load#*:}" --duration 10 --warmup 2 --check --json |
+            --msg-len 200 --concurrency "${load#*:}" --duration "$LOAD_SECONDS" --warmup 2 --check --json |
             record "serve_batch$batch"
     done
     kill -TERM "$SERVE_PID"

@@ -94,7 +94,12 @@ def main():
         ]
         for p in r["points"]:
             out.append(f"| {p['signatures']:,} | {p['device_seconds'] * 1e3:.3f} | {p['cpu_seconds'] * 1e3:.3f} |")
-        out += ["", f"Batches of {r['small_batch_signatures']:,} signatures and more go to the device.", ""]
+        small = r["small_batch_signatures"]
+        if small is None:
+            verdict = "The device was never faster than the CPU at these sizes: every batch goes to the CPU."
+        else:
+            verdict = f"Batches of {small:,} signatures and more go to the device."
+        out += ["", verdict, ""]
 
     serve = [(s, r) for s, rs in by.items() if s.startswith("serve_") for r in rs]
     if serve:
