@@ -313,15 +313,31 @@ pub fn open_list(
             opened.push(backend);
         }
     };
+    // How long each opening took (kernels compiled or loaded, devices self-tested): the
+    // time a node waits before it serves.
+    let timed = |what: &str, started: std::time::Instant| {
+        tracing::info!(
+            backend = what,
+            seconds = started.elapsed().as_secs_f64(),
+            "opened"
+        );
+    };
     for &choice in choices {
+        let started = std::time::Instant::now();
         if choice == Choice::Auto {
             // Each accelerator's devices passed their self-tests while it opened.
-            for backend in auto_accelerators() {
+            let accelerators = auto_accelerators();
+            timed("auto accelerators", started);
+            for backend in accelerators {
                 keep(backend);
             }
+            let started = std::time::Instant::now();
             keep(open(Choice::Cpu, threads)?);
+            timed("cpu", started);
         } else {
-            keep(open(choice, threads)?);
+            let backend = open(choice, threads)?;
+            timed(&backend.info().name, started);
+            keep(backend);
         }
     }
     Ok(opened)

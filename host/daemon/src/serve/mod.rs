@@ -287,6 +287,7 @@ async fn serve(
         let threads = config.threads;
         let measure_crossover = config.queue.small_batch_signatures.is_none();
         tokio::spawn(async move {
+            let opening = std::time::Instant::now();
             let (opened, crossover) = tokio::task::spawn_blocking(move || {
                 let opened = crate::backends::open_list(&choices, threads)?;
                 let crossover = if measure_crossover {
@@ -305,7 +306,11 @@ async fn serve(
             scheduler.set_backends(opened);
             serving.store(true, Ordering::Release);
             set_health(&health, ServingStatus::Serving).await;
-            tracing::info!(backends = ?names, "serving");
+            tracing::info!(
+                backends = ?names,
+                seconds = opening.elapsed().as_secs_f64(),
+                "serving"
+            );
             // Health follows the backends: NOT_SERVING once every one has failed.
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             while serving.load(Ordering::Acquire) {
