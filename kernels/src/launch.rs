@@ -221,15 +221,18 @@ pub const MERKLE_LEAVES: Entry = Entry {
     shape: Shape::PerItem,
 };
 
+/// The parameters of both level kernels: nodes in, their count, nodes out.
+const LEVEL_PARAMS: &[Param] = &[
+    param("in", Ty::ConstU32Ptr, Source::NodesIn),
+    param("count_in", Ty::U32, Source::Count),
+    param("out", Ty::U32Ptr, Source::NodesOut),
+];
+
 /// `vigil_merkle_level`: one tree level.
 pub const MERKLE_LEVEL: Entry = Entry {
     name: crate::names::MERKLE_LEVEL,
     program: "merkle",
-    params: &[
-        param("in", Ty::ConstU32Ptr, Source::NodesIn),
-        param("count_in", Ty::U32, Source::Count),
-        param("out", Ty::U32Ptr, Source::NodesOut),
-    ],
+    params: LEVEL_PARAMS,
     shape: Shape::PerItem,
 };
 
@@ -237,11 +240,7 @@ pub const MERKLE_LEVEL: Entry = Entry {
 pub const MERKLE_REDUCE: Entry = Entry {
     name: crate::names::MERKLE_REDUCE,
     program: "merkle",
-    params: &[
-        param("in", Ty::ConstU32Ptr, Source::NodesIn),
-        param("count_in", Ty::U32, Source::Count),
-        param("out", Ty::U32Ptr, Source::NodesOut),
-    ],
+    params: LEVEL_PARAMS,
     shape: Shape::Reduce,
 };
 
