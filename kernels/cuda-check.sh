@@ -3,7 +3,9 @@
 # program through the CUDA backend's own compile path (`vigil kernels`) for each
 # architecture Vigil targets, ptxas assembles the PTX and reports each entry's
 # registers, stack and spills, and kernels/ptxas_report.py checks them against
-# kernels/cuda-budget.tsv (exit 1 when an entry is over its budget).
+# kernels/cuda-budget.tsv (exit 1 when an entry is over its budget). Last, nvdisasm
+# disassembles the sm_90 verification kernel and kernels/sass_model.py prints its static
+# throughput model (kernels/README.md).
 #
 # NVRTC and ptxas come from NVIDIA's Python wheels, pinned, in a venv this script
 # creates (VIGIL_CUDA_VENV, default target/cuda-venv). Needs python3 with venv, and
@@ -13,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37)
+WHEELS=(nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37 nvidia-cuda-nvdisasm==13.5.37)
 venv=${VIGIL_CUDA_VENV:-target/cuda-venv}
 out=${VIGIL_CUDA_OUT:-target/cuda-kernels}
 archs=("$@")
@@ -26,7 +28,9 @@ fi
 nvidia=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))')
 lib=$(dirname "$(find "$nvidia" -name 'libnvrtc.so*' | head -n 1)")
 ptxas=$(find "$nvidia" -name ptxas -type f | head -n 1)
-[ -n "$lib" ] && [ -x "$ptxas" ] || { echo "no NVRTC or ptxas in $nvidia" >&2; exit 1; }
+nvdisasm=$(find "$nvidia" -name nvdisasm -type f | head -n 1)
+[ -n "$lib" ] && [ -x "$ptxas" ] && [ -x "$nvdisasm" ] ||
+    { echo "no NVRTC, ptxas or nvdisasm in $nvidia" >&2; exit 1; }
 
 cargo build -q --locked -p vigil
 rm -rf "$out"
@@ -45,3 +49,8 @@ for ptx in "$out"/*.ptx; do
 done
 echo "ptxas $("$ptxas" --version | tail -n 1)"
 python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs[@]}"
+if [ -f "$out/ed25519.sm_90.cubin" ]; then
+    "$nvdisasm" "$out/ed25519.sm_90.cubin" >"$out/ed25519.sm_90.sass"
+    echo "static model of vigil_ed25519_verify on sm_90 (kernels/sass_model.py):"
+    python3 kernels/sass_model.py "$out/ed25519.sm_90.sass"
+fi
