@@ -141,7 +141,19 @@ fn probe_cuda() -> Probe {
             .map(|d| (d.summary.to_string(), d.status));
         (b.info().devices.len(), devices.collect())
     });
-    probe_report("cuda", "GPU(s)", opened)
+    let mut probe = probe_report("cuda", "GPU(s)", opened);
+    // Without a GPU, say whether this machine could still compile the kernels.
+    if probe.status.is_err() {
+        probe.devices.push(match vigil_cuda::nvrtc::version() {
+            Ok(v) => format!(
+                "nvrtc     NVRTC {}.{} is present: `vigil kernels` compiles the kernels here",
+                v / 1000,
+                (v % 1000) / 10
+            ),
+            Err(e) => format!("nvrtc     {e}"),
+        });
+    }
+    probe
 }
 
 /// Where the XDMA driver's character devices are: `$VIGIL_XDMA_DIR`, else `/dev`.

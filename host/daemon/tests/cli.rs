@@ -269,6 +269,12 @@ fn devices_names_every_backend() {
     assert!(out
         .lines()
         .any(|l| l.starts_with("cuda") && l.contains("absent")));
+    // With CUDA absent, whether this machine could still compile the kernels.
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("nvrtc")
+            && (l.contains("is present") || l.contains("was not found"))),
+        "{out}"
+    );
 }
 
 #[test]
