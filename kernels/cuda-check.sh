@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WHEELS=(nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37 nvidia-cuda-nvdisasm==13.5.37)
+# NVRTC 12.4, what a CUDA 12.4 node has: the probe must find and name it too.
+WHEELS12=(nvidia-cuda-nvrtc-cu12==12.4.127)
 venv=${VIGIL_CUDA_VENV:-target/cuda-venv}
 out=${VIGIL_CUDA_OUT:-target/cuda-kernels}
 archs=("$@")
@@ -24,15 +26,26 @@ archs=("$@")
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install -q --disable-pip-version-check "${WHEELS[@]}"
+"$venv/bin/pip" install -q --disable-pip-version-check "${WHEELS[@]}" "${WHEELS12[@]}"
 nvidia=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))')
-lib=$(dirname "$(find "$nvidia" -name 'libnvrtc.so*' | head -n 1)")
+lib=$(dirname "$(find "$nvidia" -name 'libnvrtc.so.13' | head -n 1)")
+lib12=$(dirname "$(find "$nvidia" -name 'libnvrtc.so.12' | head -n 1)")
 ptxas=$(find "$nvidia" -name ptxas -type f | head -n 1)
 nvdisasm=$(find "$nvidia" -name nvdisasm -type f | head -n 1)
-[ -n "$lib" ] && [ -x "$ptxas" ] && [ -x "$nvdisasm" ] ||
-    { echo "no NVRTC, ptxas or nvdisasm in $nvidia" >&2; exit 1; }
+[ -e "$lib/libnvrtc.so.13" ] && [ -e "$lib12/libnvrtc.so.12" ] && [ -x "$ptxas" ] && [ -x "$nvdisasm" ] ||
+    { echo "no NVRTC 13 and 12, ptxas or nvdisasm in $nvidia" >&2; exit 1; }
 
 cargo build -q --locked -p vigil
+
+# The probe against both NVRTC majors: `vigil devices` names the version it found.
+for probe in "$lib:13.5" "$lib12:12.4"; do
+    found=$(LD_LIBRARY_PATH="${probe%:*}" target/debug/vigil devices 2>/dev/null)
+    if ! grep -q "NVRTC ${probe##*:} is present" <<<"$found"; then
+        echo "vigil devices did not find NVRTC ${probe##*:} in ${probe%:*}" >&2
+        exit 1
+    fi
+done
+echo "the NVRTC probe finds and names NVRTC 12.4 and 13.5"
 rm -rf "$out"
 mkdir -p "$out"
 arch_args=()
