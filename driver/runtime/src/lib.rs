@@ -52,4 +52,4 @@ pub use device::{Device, StartError, QUEUE_DEPTH};
 pub use fault::Fault;
 pub use pool::Pool;
 pub use queue::{DeviceQueue, Refusal};
-pub use roster::{self_test, DeviceStatus, Opened, Roster};
+pub use roster::{DeviceStatus, Opened, Roster};

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use vigil_core::{Backend, BackendError, Leaves};
+use vigil_core::BackendError;
 
 use crate::device::Device;
 use crate::pool::Pool;
@@ -22,37 +22,6 @@ pub struct DeviceStatus<S> {
     pub summary: S,
     /// `Ok(note)` if in service, `Err(why not)` otherwise.
     pub status: Result<String, String>,
-}
-
-/// Leaves of the Merkle-only self-test (for a device that does not verify): 0 to 1164
-/// bytes, so every leaf length class (empty, within a block, across blocks and chunks).
-const MERKLE_SELF_TEST_LEAVES: usize = 13;
-
-/// The start-up known-answer test of a started device: the conformance harness's
-/// self-test if it verifies signatures, a Merkle root against the oracle if it does not.
-pub fn self_test(device: &Device) -> Result<(), String> {
-    if device.verifies() {
-        return vigil_core::conformance::self_test(device);
-    }
-    let leaves: Leaves = (0..MERKLE_SELF_TEST_LEAVES)
-        .map(|i| vec![u8::try_from(i).unwrap_or_default(); i * 97])
-        .collect();
-    let want = vigil_core::merkle::root(&leaves);
-    match device.merkle_root(Arc::new(leaves)).wait() {
-        Ok(got) if got == want => Ok(()),
-        Ok(got) => Err(format!(
-            "Merkle root of {MERKLE_SELF_TEST_LEAVES} leaves is {}, expected {}",
-            hex(&got),
-            hex(&want)
-        )),
-        Err(e) => Err(format!(
-            "Merkle root of {MERKLE_SELF_TEST_LEAVES} leaves: {e}"
-        )),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Every device a backend found and what became of it, built while the backend opens
@@ -89,10 +58,11 @@ impl<S: Clone + std::fmt::Display> Roster<S> {
 
     /// Takes a device whose start was attempted: `started` is the running device and a
     /// note on how it started, or why it could not. A started device runs the
-    /// known-answer [`self_test`] and is put in service only if it passes.
+    /// known-answer self-test ([`vigil_core::conformance::self_test`]: roots alone for a
+    /// device that does not verify) and is put in service only if it passes.
     pub fn admit(&mut self, summary: S, started: Result<(Device, String), String>) {
         let tested = started.and_then(|(device, note)| {
-            self_test(&device)
+            vigil_core::conformance::self_test(&device)
                 .map(|()| (device, format!("self-test passed; {note}")))
                 .map_err(|e| format!("failed its self-test: {e}"))
         });

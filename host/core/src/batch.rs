@@ -187,6 +187,15 @@ impl Batch {
         self.signer_start[tx] as usize..self.signer_start[tx + 1] as usize
     }
 
+    /// The range of signer indices belonging to transactions `txs` (contiguous: those
+    /// of its first to its last transaction; empty for no transactions).
+    pub fn signers_of_range(&self, txs: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+        if txs.is_empty() {
+            return 0..0;
+        }
+        self.signers_of(txs.start).start..self.signers_of(txs.end - 1).end
+    }
+
     /// Signer `s`'s public key.
     pub fn pubkey(&self, s: usize) -> &[u8; PUBKEY_LEN] {
         let at = self.pubkey_at[s] as usize;

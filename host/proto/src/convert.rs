@@ -385,14 +385,6 @@ pub fn request_from_batch(id: u64, profile: Profile, batch: &Batch, solana: bool
     req
 }
 
-/// The signature indices of transactions `txs` of `batch`.
-pub fn signature_range(batch: &Batch, txs: &Range<usize>) -> Range<usize> {
-    if txs.is_empty() {
-        return 0..0;
-    }
-    batch.signers_of(txs.start).start..batch.signers_of(txs.end - 1).end
-}
-
 /// The response for the transactions `txs` of `batch` (one request's share of a
 /// coalesced batch). Reasons and the backend name are cut to [`MAX_REASON_BYTES`] and
 /// [`MAX_BACKEND_NAME_BYTES`], which is what makes [`response_bound`] hold.
@@ -404,7 +396,7 @@ pub fn response_for(
     backend: &str,
     merkle_root: Option<[u8; 32]>,
 ) -> VerifyResponse {
-    let sigs = signature_range(batch, &txs);
+    let sigs = batch.signers_of_range(&txs);
     verify_response(
         id,
         verdicts.transaction_valid[txs.clone()].to_vec(),
@@ -964,7 +956,7 @@ mod tests {
                 let root = vigil_core::merkle::root(batch.leaves());
                 for (req, txs) in [&first, &second].into_iter().zip(ranges) {
                     let checked = check(req).unwrap();
-                    let sigs = signature_range(&batch, &txs);
+                    let sigs = batch.signers_of_range(&txs);
                     let malformed = txs.clone().filter(|&tx| batch.error(tx).is_some()).count();
                     prop_assert_eq!(checked.transactions, txs.len());
                     prop_assert_eq!(checked.signatures, sigs.len());

@@ -88,12 +88,7 @@ impl Verified {
         backend: &str,
         merkle_root: Option<[u8; 32]>,
     ) -> Verified {
-        // A job's signatures are contiguous: those of its first to its last transaction.
-        let signatures = if txs.is_empty() {
-            0..0
-        } else {
-            batch.signers_of(txs.start).start..batch.signers_of(txs.end - 1).end
-        };
+        let signatures = batch.signers_of_range(&txs);
         Verified {
             id,
             transaction_valid: verdicts.transaction_valid[txs.clone()].to_vec(),
