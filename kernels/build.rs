@@ -62,7 +62,52 @@ fn run() -> Result<(), String> {
             name.trim_start_matches("VIGIL_")
         );
     }
-    fs::write(out.join("entries.rs"), table).map_err(|e| e.to_string())
+    fs::write(out.join("entries.rs"), table).map_err(|e| e.to_string())?;
+    let prebuilt = prebuilt_table(&root.join("prebuilt"))?;
+    fs::write(out.join("prebuilt.rs"), prebuilt).map_err(|e| e.to_string())
+}
+
+/// The `PREBUILT` table of `src/prebuilt.rs` from `prebuilt/manifest.tsv`: one entry per
+/// line (program, arch, source hash, toolchain, oldest driver, cubin file), the cubin
+/// embedded with `include_bytes!`.
+fn prebuilt_table(dir: &Path) -> Result<String, String> {
+    let manifest = dir.join("manifest.tsv");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    println!("cargo:rerun-if-changed={}", manifest.display());
+    let text = fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let mut out = String::from("/// Every kernel program built ahead, as `prebuilt/manifest.tsv` lists them.\npub const PREBUILT: &[Prebuilt] = &[\n");
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let [program, arch, source, toolchain, min_driver, file] = f[..] else {
+            return Err(format!(
+                "{}:{}: expected 6 tab-separated fields",
+                manifest.display(),
+                n + 1
+            ));
+        };
+        let min_driver: i32 = min_driver
+            .parse()
+            .map_err(|e| format!("{}:{}: {min_driver}: {e}", manifest.display(), n + 1))?;
+        let path = dir.join(file);
+        if !path.is_file() || file.contains('/') {
+            return Err(format!(
+                "{}:{}: no file prebuilt/{file}",
+                manifest.display(),
+                n + 1
+            ));
+        }
+        println!("cargo:rerun-if-changed={}", path.display());
+        let _ = writeln!(
+            out,
+            "    Prebuilt {{ program: {program:?}, arch: {arch:?}, source_hash: {source:?}, toolchain: {toolchain:?}, min_driver: {min_driver}, cubin: include_bytes!({:?}) }},",
+            path.display().to_string()
+        );
+    }
+    out.push_str("];\n");
+    Ok(out)
 }
 
 /// Appends `file` to `out`, replacing `#include "..."` lines by the included text.
@@ -154,4 +199,8 @@ fn numeric_defines(include: &Path) -> Result<Vec<(String, u32)>, String> {
 }
 
 /// Defines the host reads out of the headers, so the two cannot disagree.
-const HOST_DEFINES: [&str; 1] = ["VIGIL_MERKLE_REDUCE_GROUP"];
+const HOST_DEFINES: [&str; 3] = [
+    "VIGIL_GROUP",
+    "VIGIL_MERKLE_REDUCE_GROUP",
+    "VIGIL_ED25519_TABLE_WORDS",
+];

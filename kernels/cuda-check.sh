@@ -11,9 +11,18 @@
 # creates (VIGIL_CUDA_VENV, default target/cuda-venv). Needs python3 with venv, and
 # network access to PyPI the first time.
 #
-# Usage: kernels/cuda-check.sh [ARCH...]   (default: sm_80 sm_90)
+# Then the cubins built ahead for sm_80 and sm_90 (kernels/prebuilt/, embedded in the
+# binary) are compared with the fresh ones, byte for byte (kernels/prebuilt.py): a change
+# to the kernels that is not rebuilt there fails. `--update-prebuilt` writes them instead.
+#
+# Usage: kernels/cuda-check.sh [--update-prebuilt] [ARCH...]   (default: sm_80 sm_90)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+prebuilt_mode=check
+if [ "${1:-}" = --update-prebuilt ]; then
+    prebuilt_mode=update
+    shift
+fi
 
 WHEELS=(nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37 nvidia-cuda-nvdisasm==13.5.37)
 # NVRTC 12.4, what a CUDA 12.4 node has: the probe must find and name it too.
@@ -60,10 +69,17 @@ for ptx in "$out"/*.ptx; do
     "$ptxas" -v -arch="$arch" "$ptx" -o "$base.cubin" 2> "$base.ptxas.log"
     logs+=("$base.ptxas.log")
 done
-echo "ptxas $("$ptxas" --version | tail -n 1)"
+ptxas_build=$("$ptxas" --version | tail -n 1)
+echo "ptxas $ptxas_build"
+nvrtc_version=$(cut -f 3 "$out/sources.tsv" | head -n 1)
+ptxas_major=$("$ptxas" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+if [ -f "$out/ed25519.sm_80.cubin" ] && [ -f "$out/ed25519.sm_90.cubin" ]; then
+    python3 kernels/prebuilt.py "$prebuilt_mode" "$out" \
+        "NVRTC $nvrtc_version, ptxas ${ptxas_build#Build }" "$((ptxas_major * 1000))"
+fi
 python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs[@]}"
 if [ -f "$out/ed25519.sm_90.cubin" ]; then
     "$nvdisasm" "$out/ed25519.sm_90.cubin" >"$out/ed25519.sm_90.sass"
-    echo "static model of vigil_ed25519_verify on sm_90 (kernels/sass_model.py):"
+    echo "static model of the Ed25519 verification (vigil_ed25519_scalarmult) on sm_90 (kernels/sass_model.py):"
     python3 kernels/sass_model.py "$out/ed25519.sm_90.sass"
 fi

@@ -15,8 +15,9 @@
 use vigil_core::{Batch, Leaves, Profile};
 
 /// Work-items per group (threads per block) for the one-item-per-signature and
-/// one-item-per-leaf kernels, and for `vigil_merkle_level`.
-pub const GROUP: usize = 64;
+/// one-item-per-leaf kernels, and for `vigil_merkle_level`: `VIGIL_GROUP` of the
+/// kernel headers, which the Ed25519 kernels' per-signature buffers are laid out by.
+pub const GROUP: usize = crate::GROUP as usize;
 
 /// One of a slot's device buffers: what the kernels read and write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +36,12 @@ pub enum Buffer {
     SignerTx,
     /// k = SHA-512(R || A || M) mod L per signature, eight words each (u32).
     Challenge,
+    /// [1..8](-A) as cached points, then S and k in signed radix 16, per signature;
+    /// R' = [S]B + [k](-A) over the first entry once it is computed (u32; the device's
+    /// own, in slabs).
+    Table,
+    /// Whether each signature goes on past the prepare step (u32).
+    State,
     /// The verdict byte per signature, 1 valid, 0 invalid (u8).
     Verdict,
     /// The first node buffer of the Merkle levels, eight words per node (u32).
@@ -53,8 +60,11 @@ pub enum Element {
 }
 
 impl Buffer {
+    /// How many buffers a slot has.
+    pub const COUNT: usize = 12;
+
     /// Every buffer of a slot, in [`Buffer::index`] order.
-    pub const ALL: [Buffer; 10] = [
+    pub const ALL: [Buffer; Buffer::COUNT] = [
         Buffer::Arena,
         Buffer::LeafStart,
         Buffer::MsgStart,
@@ -62,6 +72,8 @@ impl Buffer {
         Buffer::SigAt,
         Buffer::SignerTx,
         Buffer::Challenge,
+        Buffer::Table,
+        Buffer::State,
         Buffer::Verdict,
         Buffer::NodesA,
         Buffer::NodesB,
@@ -91,6 +103,24 @@ impl Buffer {
                 | Buffer::SigAt
                 | Buffer::SignerTx
         )
+    }
+
+    /// The device's own working buffers of a verification (neither uploaded nor read
+    /// back), in [`Buffer::ALL`] order.
+    pub const ED25519_WORK: [Buffer; 3] = [Buffer::Challenge, Buffer::Table, Buffer::State];
+
+    /// Elements a verification of `n` signatures needs in this buffer, for the
+    /// buffers that depend on `n` alone ([`Buffer::ED25519_WORK`] and the verdicts;
+    /// 0 for the others). The table is laid out in slabs of [`GROUP`]
+    /// signatures (`vigil_ed25519_slab`), so it holds whole slabs.
+    pub fn words_for(self, n: usize) -> usize {
+        let slabs = n.div_ceil(GROUP) * GROUP;
+        match self {
+            Buffer::Challenge => 8 * n,
+            Buffer::Table => crate::ED25519_TABLE_WORDS as usize * slabs,
+            Buffer::State | Buffer::Verdict => n,
+            _ => 0,
+        }
     }
 
     /// Whether the host reads it back (a result).
@@ -188,15 +218,44 @@ pub const ED25519_CHALLENGE: Entry = Entry {
     shape: Shape::PerItem,
 };
 
-/// `vigil_ed25519_verify`: the verdict per signature, given k.
-pub const ED25519_VERIFY: Entry = Entry {
-    name: crate::names::ED25519_VERIFY,
+/// `vigil_ed25519_prepare`: S < L, A decoded, -A's table and the digits of S and k.
+pub const ED25519_PREPARE: Entry = Entry {
+    name: crate::names::ED25519_PREPARE,
     program: "ed25519",
     params: &[
         param("arena", Ty::ConstU8Ptr, Source::Slot(Buffer::Arena)),
         param("pubkey_at", Ty::ConstU32Ptr, Source::Slot(Buffer::PubkeyAt)),
         param("sig_at", Ty::ConstU32Ptr, Source::Slot(Buffer::SigAt)),
         param("k_in", Ty::ConstU32Ptr, Source::Slot(Buffer::Challenge)),
+        param("count", Ty::U32, Source::Count),
+        param("profile", Ty::U32, Source::Profile),
+        param("table", Ty::U32Ptr, Source::Slot(Buffer::Table)),
+        param("state", Ty::U32Ptr, Source::Slot(Buffer::State)),
+    ],
+    shape: Shape::PerItem,
+};
+
+/// `vigil_ed25519_scalarmult`: R' = [S]B + [k](-A) per signature, into its table.
+pub const ED25519_SCALARMULT: Entry = Entry {
+    name: crate::names::ED25519_SCALARMULT,
+    program: "ed25519",
+    params: &[
+        param("table", Ty::U32Ptr, Source::Slot(Buffer::Table)),
+        param("state", Ty::ConstU32Ptr, Source::Slot(Buffer::State)),
+        param("count", Ty::U32, Source::Count),
+    ],
+    shape: Shape::PerItem,
+};
+
+/// `vigil_ed25519_check`: the verdict per signature, from its state and R'.
+pub const ED25519_CHECK: Entry = Entry {
+    name: crate::names::ED25519_CHECK,
+    program: "ed25519",
+    params: &[
+        param("arena", Ty::ConstU8Ptr, Source::Slot(Buffer::Arena)),
+        param("sig_at", Ty::ConstU32Ptr, Source::Slot(Buffer::SigAt)),
+        param("state", Ty::ConstU32Ptr, Source::Slot(Buffer::State)),
+        param("table", Ty::ConstU32Ptr, Source::Slot(Buffer::Table)),
         param("count", Ty::U32, Source::Count),
         param("profile", Ty::U32, Source::Profile),
         param("verdict", Ty::U8Ptr, Source::Slot(Buffer::Verdict)),
@@ -244,10 +303,20 @@ pub const MERKLE_REDUCE: Entry = Entry {
     shape: Shape::Reduce,
 };
 
-/// Every entry kernel.
-pub const ENTRIES: [&Entry; 5] = [
+/// The Ed25519 entries, in the order a verification launches them.
+pub const ED25519: [&Entry; 4] = [
     &ED25519_CHALLENGE,
-    &ED25519_VERIFY,
+    &ED25519_PREPARE,
+    &ED25519_SCALARMULT,
+    &ED25519_CHECK,
+];
+
+/// Every entry kernel.
+pub const ENTRIES: [&Entry; 7] = [
+    &ED25519_CHALLENGE,
+    &ED25519_PREPARE,
+    &ED25519_SCALARMULT,
+    &ED25519_CHECK,
     &MERKLE_LEAVES,
     &MERKLE_LEVEL,
     &MERKLE_REDUCE,
@@ -370,7 +439,7 @@ fn u32_of(what: &'static str, count: usize) -> Result<u32, TooLarge> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan<'a> {
     /// Elements each buffer must hold, by [`Buffer::index`] (0: unused).
-    pub sizes: [usize; 10],
+    pub sizes: [usize; Buffer::COUNT],
     /// The commands, in order, on one in-order queue or stream.
     pub steps: Vec<Step<'a>>,
 }
@@ -392,13 +461,14 @@ impl<'a> Plan<'a> {
     }
 
     /// The verification of `batch` (at least one signature) under `profile`: its
-    /// arena and offsets in, k per signature, the verdicts, the verdict bytes out.
+    /// arena and offsets in, the four Ed25519 kernels ([`ED25519`]: k, prepare,
+    /// R', check), the verdict bytes out.
     pub fn verify(batch: &'a Batch, profile: Profile) -> Result<Plan<'a>, TooLarge> {
         let n = batch.signature_count();
         let count = u32_of("a batch's signatures", n)?;
         let leaves = batch.leaves();
         let off = batch.offsets();
-        let mut sizes = [0usize; 10];
+        let mut sizes = [0usize; Buffer::COUNT];
         let uploads = [
             (Buffer::Arena, HostData::U8(leaves.arena())),
             (Buffer::LeafStart, HostData::U32(leaves.starts())),
@@ -410,16 +480,17 @@ impl<'a> Plan<'a> {
         for (b, data) in &uploads {
             sizes[b.index()] = data.len();
         }
-        sizes[Buffer::Challenge.index()] = 8 * n;
-        sizes[Buffer::Verdict.index()] = n;
+        for b in Buffer::ED25519_WORK.into_iter().chain([Buffer::Verdict]) {
+            sizes[b.index()] = b.words_for(n);
+        }
         let code = crate::profile_code(profile);
-        let per_item = |entry| Launch::per_item(entry, count, code);
         let mut steps: Vec<Step<'a>> = uploads
             .into_iter()
             .map(|(b, data)| Step::Upload(b, data))
             .collect();
-        steps.push(Step::Launch(per_item(&ED25519_CHALLENGE)));
-        steps.push(Step::Launch(per_item(&ED25519_VERIFY)));
+        for entry in ED25519 {
+            steps.push(Step::Launch(Launch::per_item(entry, count, code)));
+        }
         steps.push(Step::Download(Buffer::Verdict, n));
         Ok(Plan { sizes, steps })
     }
@@ -431,7 +502,7 @@ impl<'a> Plan<'a> {
     /// launch ([`MERKLE_LEVEL`], for a device whose work-groups are too small).
     pub fn merkle(leaves: &'a Leaves, fused: bool) -> Result<Plan<'a>, TooLarge> {
         let n = leaves.len();
-        let mut sizes = [0usize; 10];
+        let mut sizes = [0usize; Buffer::COUNT];
         sizes[Buffer::Arena.index()] = leaves.arena().len();
         sizes[Buffer::LeafStart.index()] = leaves.starts().len();
         sizes[Buffer::NodesA.index()] = 8 * n;

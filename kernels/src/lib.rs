@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod launch;
+pub mod prebuilt;
 
 include!(concat!(env!("OUT_DIR"), "/entries.rs"));
 
@@ -42,8 +43,12 @@ pub const ALL: [Program; 2] = [ED25519, MERKLE];
 pub mod names {
     /// k = SHA-512(R || A || M) mod L per signer.
     pub const ED25519_CHALLENGE: &str = "vigil_ed25519_challenge";
-    /// The verdict per signer, given k.
-    pub const ED25519_VERIFY: &str = "vigil_ed25519_verify";
+    /// S < L, A decoded, the digits of S and k, and -A's table per signer.
+    pub const ED25519_PREPARE: &str = "vigil_ed25519_prepare";
+    /// R' = [S]B + [k](-A) per signer.
+    pub const ED25519_SCALARMULT: &str = "vigil_ed25519_scalarmult";
+    /// The verdict per signer, from R'.
+    pub const ED25519_CHECK: &str = "vigil_ed25519_check";
     /// LEAF() of every leaf.
     pub const MERKLE_LEAVES: &str = "vigil_merkle_leaves";
     /// One tree level: NODE() of adjacent pairs, an odd last node carried.
@@ -52,7 +57,7 @@ pub mod names {
     pub const MERKLE_REDUCE: &str = "vigil_merkle_reduce";
 }
 
-/// The code the verify kernel takes for `profile`.
+/// The code the Ed25519 kernels take for `profile`.
 pub fn profile_code(profile: vigil_core::Profile) -> u32 {
     match profile {
         vigil_core::Profile::Strict => profile_code::STRICT,
@@ -61,7 +66,7 @@ pub fn profile_code(profile: vigil_core::Profile) -> u32 {
     }
 }
 
-/// Profile codes as the verify kernel takes them.
+/// Profile codes as the Ed25519 kernels take them.
 pub mod profile_code {
     /// ed25519-dalek `verify_strict`.
     pub const STRICT: u32 = 0;
@@ -90,7 +95,12 @@ mod tests {
                 program.name
             );
         }
-        for name in [names::ED25519_CHALLENGE, names::ED25519_VERIFY] {
+        for name in [
+            names::ED25519_CHALLENGE,
+            names::ED25519_PREPARE,
+            names::ED25519_SCALARMULT,
+            names::ED25519_CHECK,
+        ] {
             assert!(ED25519.has_kernel(name), "{name}");
         }
         for name in [

@@ -88,6 +88,16 @@ fn every_entry_matches_its_kernel_signature() {
     assert_eq!(seen, launch::ENTRIES.len(), "an entry names no kernel");
 }
 
+/// Words per signature of the device's own Ed25519 buffers.
+const TABLE: usize = vigil_kernels::ED25519_TABLE_WORDS as usize;
+
+/// Index of word `w` of signature `s` in a buffer of `words` words per signature, laid
+/// out in slabs of `launch::GROUP` signatures (`vigil_ed25519_slab` in ed25519.h).
+fn slab(words: usize, s: usize, w: usize) -> usize {
+    let g = launch::GROUP;
+    (s / g) * words * g + w * g + s % g
+}
+
 /// A slot's buffers on the host.
 #[derive(Default)]
 struct HostSlot {
@@ -170,18 +180,68 @@ impl HostSlot {
                 self.words.get_mut(&out).unwrap()[..8 * count].copy_from_slice(&k);
                 assert!(!self.b(&a, 0).is_empty());
             }
-            "vigil_ed25519_verify" => {
-                // (arena, pubkey_at, sig_at, k_in, count, profile, verdict)
+            "vigil_ed25519_prepare" => {
+                // (arena, pubkey_at, sig_at, k_in, count, profile, table, state)
                 let count = Self::value(&a, 4);
-                let code = Self::value(&a, 5) as u32;
-                assert_eq!(code, vigil_kernels::profile_code(profile));
+                assert_eq!(
+                    Self::value(&a, 5) as u32,
+                    vigil_kernels::profile_code(profile)
+                );
+                let k = self.w(&a, 3).to_vec();
+                let (pk, sig) = (self.w(&a, 1).to_vec(), self.w(&a, 2).to_vec());
+                assert!(!self.b(&a, 0).is_empty());
+                // Each signature's table words carry what the later kernels need: its k
+                // words (checked to be its own) and its signature's offset; a mark goes
+                // into the state.
+                let (table, state) = (Self::buffer(&a, 6), Self::buffer(&a, 7));
+                for s in 0..count {
+                    assert_eq!((k[8 * s + 2], k[8 * s + 3]), (pk[s], sig[s]), "k of {s}");
+                    let t = self.words.get_mut(&table).unwrap();
+                    for (w, v) in k[8 * s..8 * s + 8].iter().enumerate() {
+                        t[slab(TABLE, s, w)] = *v;
+                    }
+                    t[slab(TABLE, s, TABLE - 1)] = sig[s];
+                    self.words.get_mut(&state).unwrap()[s] = 1;
+                }
+            }
+            "vigil_ed25519_scalarmult" => {
+                // (table, state, count): R' over the table's first words; here the k
+                // words move to words 4.. (so the check step sees this step ran).
+                let count = Self::value(&a, 2);
+                let state = self.w(&a, 1).to_vec();
+                let table = Self::buffer(&a, 0);
+                for s in 0..count {
+                    assert_eq!(state[s], 1, "state of {s}");
+                    let t = self.words.get_mut(&table).unwrap();
+                    for w in 0..4 {
+                        t[slab(TABLE, s, 4 + w)] = t[slab(TABLE, s, w)];
+                        t[slab(TABLE, s, w)] = 0;
+                    }
+                }
+            }
+            "vigil_ed25519_check" => {
+                // (arena, sig_at, state, table, count, profile, verdict)
+                let count = Self::value(&a, 4);
+                assert_eq!(
+                    Self::value(&a, 5) as u32,
+                    vigil_kernels::profile_code(profile)
+                );
                 let arena = self.b(&a, 0).to_vec();
+                let (sig_at, state, table) = (
+                    self.w(&a, 1).to_vec(),
+                    self.w(&a, 2).to_vec(),
+                    self.w(&a, 3).to_vec(),
+                );
                 let mut v = vec![0u8; count];
                 for (s, verdict) in v.iter_mut().enumerate() {
-                    let k = &self.w(&a, 3)[8 * s..8 * s + 8];
-                    let (m_at, m_end) = (k[0] as usize, k[1] as usize);
-                    let (pk_at, sig_at) = (self.w(&a, 1)[s] as usize, self.w(&a, 2)[s] as usize);
-                    assert_eq!((k[2], k[3]), (pk_at as u32, sig_at as u32), "k of {s}");
+                    assert_eq!(state[s], 1, "state of {s}");
+                    let t = |w| table[slab(TABLE, s, w)] as usize;
+                    let (m_at, m_end, pk_at) = (t(4), t(5), t(6));
+                    assert_eq!(
+                        (t(7), t(TABLE - 1)),
+                        (sig_at[s] as usize, sig_at[s] as usize)
+                    );
+                    let sig_at = sig_at[s] as usize;
                     let pk: [u8; 32] = arena[pk_at..pk_at + 32].try_into().unwrap();
                     let sig: [u8; 64] = arena[sig_at..sig_at + 64].try_into().unwrap();
                     *verdict = u8::from(reference_verify(profile, &pk, &sig, &arena[m_at..m_end]));

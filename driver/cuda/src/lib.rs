@@ -1,16 +1,17 @@
 //! The CUDA backend: Vigil's shared kernels on NVIDIA GPUs.
 //!
-//! The same `kernels/` sources the OpenCL backend runs are compiled by NVRTC for each
-//! GPU's architecture at start-up.
+//! The same `kernels/` sources the OpenCL backend runs: built ahead for sm_80 and sm_90
+//! and shipped in the binary, compiled by NVRTC for any other architecture ([`modules`]).
 //!
-//! * **No CUDA needed to build or start.** cudarc loads the driver library and NVRTC at
-//!   run time, and panics if they are missing, so [`probe`] looks for both (with the
-//!   library names cudarc will try) and checks that the driver is new enough for the
-//!   CUDA 13 driver API this build binds, before any cudarc call. Anything missing makes
-//!   the backend absent with the reason.
-//! * **Compilation** happens once per architecture; the PTX is cached on disk
-//!   ([`vigil_kernels::cache`], under `cuda/`), keyed by source hash, architecture, driver
-//!   and NVRTC versions.
+//! * **No CUDA needed to build or start.** cudarc loads the driver library at run time,
+//!   and panics if it is missing, so [`probe`] looks for it (with the library names
+//!   cudarc will try) and checks that the driver is new enough for the CUDA 12.4 driver
+//!   API this build binds (R550 or later, CUDA 13 drivers included), before any cudarc
+//!   call. NVRTC, 12 or 13, is loaded by this crate ([`nvrtc`]) and needed only for a
+//!   GPU without kernels built ahead. Anything missing makes the backend absent, or the
+//!   GPU left out, with the reason.
+//! * **Kernels** come built ahead, from the on-disk PTX cache, or from NVRTC once per
+//!   architecture ([`modules`]).
 //! * **Work.** One worker per GPU (the shared [`vigil_runtime`] worker) drives
 //!   [`queue::GpuQueue`]: several streams, page-locked buffers allocated once, copy-in,
 //!   kernels and copy-out of consecutive batches overlapped. Every GPU of the machine is
@@ -27,26 +28,30 @@
 //!   taken out of service and the batches it held come back as `DeviceFailed`, which the
 //!   scheduler re-runs elsewhere.
 
+pub mod modules;
 pub mod nvrtc;
+mod nvrtc_lib;
 pub mod queue;
 pub mod small;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::CudaContext;
-use cudarc::nvrtc::Ptx;
 use vigil_core::{Backend, BackendError, BackendInfo, Batch, Leaves, Pending, Profile, Verdicts};
-use vigil_kernels::{cache, names};
+use vigil_kernels::{cache, launch, names};
 
 use queue::{Functions, GpuQueue};
 
 const NAME: &str = "cuda";
-/// The oldest driver this build's bindings work with (CUDA 13.0 driver API).
-const MIN_DRIVER: i32 = 13_000;
+/// The oldest driver this build's bindings work with: cudarc is built for the CUDA 12.4
+/// driver API (R550), whose entry points every later driver, CUDA 13 included, keeps.
+/// CI checks that every driver symbol the binary can load is exported by R550's
+/// libcuda (`driver/cuda/symbols.sh`).
+pub const MIN_DRIVER: i32 = 12_040;
 /// Signatures per batch at which a GPU is busy enough to reach its throughput.
 const PREFERRED_BATCH: usize = 65_536;
 
@@ -57,22 +62,24 @@ fn unavailable(reason: impl Into<String>) -> BackendError {
     }
 }
 
-/// Versions of what was found: the driver's CUDA version and NVRTC's, as
-/// `major * 1000 + minor * 10`.
+/// Versions of what was found: the driver's CUDA version and NVRTC's (when there is
+/// one), as `major * 1000 + minor * 10`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Versions {
     /// What `cuDriverGetVersion` reports.
     pub driver: i32,
-    /// NVRTC's version.
-    pub nvrtc: i32,
+    /// NVRTC's version; `None` when there is no NVRTC (then only GPUs with kernels
+    /// built ahead can serve).
+    pub nvrtc: Option<i32>,
 }
 
-fn version_text(v: i32) -> String {
+pub(crate) fn version_text(v: i32) -> String {
     format!("{}.{}", v / 1000, (v % 1000) / 10)
 }
 
-/// Looks for the CUDA driver library and NVRTC, and reads their versions, without
-/// letting cudarc near a library that is missing (it would panic).
+/// Looks for the CUDA driver library, reads its version and checks it, and reads
+/// NVRTC's version if NVRTC is there, without letting cudarc near a library that is
+/// missing (it would panic).
 pub fn probe() -> Result<Versions, BackendError> {
     let driver = load_first("cuda").ok_or_else(|| {
         unavailable(
@@ -82,17 +89,16 @@ pub fn probe() -> Result<Versions, BackendError> {
     })?;
     let driver_version = call_version(&driver, b"cuDriverGetVersion\0")
         .map_err(|e| unavailable(format!("the NVIDIA driver library is unusable: {e}")))?;
-    let nvrtc_version = nvrtc::version().map_err(|e| unavailable(e.to_string()))?;
     if driver_version < MIN_DRIVER {
         return Err(unavailable(format!(
-            "the NVIDIA driver supports CUDA {}; this build needs a CUDA {} driver (R580 or newer)",
+            "the NVIDIA driver supports CUDA {}; this build needs a CUDA {} driver (R550 or newer)",
             version_text(driver_version),
             version_text(MIN_DRIVER)
         )));
     }
     Ok(Versions {
         driver: driver_version,
-        nvrtc: nvrtc_version,
+        nvrtc: nvrtc::version().ok(),
     })
 }
 
@@ -119,22 +125,6 @@ fn call_version(lib: &libloading::Library, symbol: &[u8]) -> Result<i32, String>
         return Err(format!("cuDriverGetVersion returned error {status}"));
     }
     Ok(version)
-}
-
-/// NVRTC's version through `nvrtcVersion(int *major, int *minor)`.
-#[allow(unsafe_code)]
-pub(crate) fn nvrtc_version(lib: &libloading::Library) -> Result<i32, String> {
-    // SAFETY: nvrtcVersion has this signature in every CUDA release.
-    let f =
-        unsafe { lib.get::<unsafe extern "C" fn(*mut i32, *mut i32) -> i32>(b"nvrtcVersion\0") }
-            .map_err(|e| e.to_string())?;
-    let (mut major, mut minor) = (0i32, 0i32);
-    // SAFETY: both pointers are to live i32s the callee writes.
-    let status = unsafe { f(&mut major, &mut minor) };
-    if status != 0 {
-        return Err(format!("nvrtcVersion returned error {status}"));
-    }
-    Ok(major * 1000 + minor * 10)
 }
 
 /// What a GPU is.
@@ -168,14 +158,17 @@ impl std::fmt::Display for GpuSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "GPU {}: {} ({}, {} SMs, {} MiB, driver CUDA {}, NVRTC {})",
+            "GPU {}: {} ({}, {} SMs, {} MiB, driver CUDA {}, {})",
             self.ordinal,
             self.name,
             self.arch(),
             self.multiprocessors,
             self.memory >> 20,
             version_text(self.versions.driver),
-            version_text(self.versions.nvrtc)
+            self.versions.nvrtc.map_or_else(
+                || "no NVRTC".into(),
+                |v| format!("NVRTC {}", version_text(v))
+            )
         )
     }
 }
@@ -220,10 +213,11 @@ impl CudaBackend {
     pub fn open(opts: &Options) -> Result<CudaBackend, BackendError> {
         let _serial = START_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let versions = probe()?;
+        let driver = format!("NVIDIA driver for CUDA {}", version_text(versions.driver));
         let count = CudaContext::device_count()
-            .map_err(|e| unavailable(format!("listing GPUs failed: {e}")))?;
+            .map_err(|e| unavailable(format!("{driver}: listing GPUs failed: {e}")))?;
         if count <= 0 {
-            return Err(unavailable("the NVIDIA driver lists no GPU"));
+            return Err(unavailable(format!("{driver}: it lists no GPU")));
         }
         let mut roster = vigil_runtime::Roster::default();
         let kernel_ns = Arc::new(AtomicU64::new(0));
@@ -307,21 +301,27 @@ fn start(
         versions,
     };
     let fail = |why: String| (summary.clone(), why);
-    let (ed, ed_cached) = compile(&vigil_kernels::ED25519, &summary, cache_dir).map_err(fail)?;
-    let (mk, mk_cached) = compile(&vigil_kernels::MERKLE, &summary, cache_dir).map_err(fail)?;
-    let ed = ctx
-        .load_module(ed)
-        .map_err(|e| fail(format!("loading the Ed25519 module: {e}")))?;
-    let mk = ctx
-        .load_module(mk)
-        .map_err(|e| fail(format!("loading the Merkle module: {e}")))?;
+    let started = std::time::Instant::now();
+    let (ed, ed_origin) =
+        modules::load(&ctx, &vigil_kernels::ED25519, &summary, cache_dir).map_err(fail)?;
+    let (mk, mk_origin) =
+        modules::load(&ctx, &vigil_kernels::MERKLE, &summary, cache_dir).map_err(fail)?;
+    tracing::info!(
+        gpu = %summary,
+        ed25519 = ed_origin.text(),
+        merkle = mk_origin.text(),
+        seconds = started.elapsed().as_secs_f64(),
+        "kernels loaded"
+    );
     let function = |m: &Arc<cudarc::driver::CudaModule>, name: &str| {
         m.load_function(name)
             .map_err(|e| fail(format!("kernel {name}: {e}")))
     };
     let functions = Functions {
-        challenge: function(&ed, names::ED25519_CHALLENGE)?,
-        verify: function(&ed, names::ED25519_VERIFY)?,
+        ed25519: launch::ED25519
+            .iter()
+            .map(|e| function(&ed, e.name))
+            .collect::<Result<_, _>>()?,
         leaves: function(&mk, names::MERKLE_LEAVES)?,
         reduce: function(&mk, names::MERKLE_REDUCE)?,
     };
@@ -337,41 +337,14 @@ fn start(
     };
     let dev = vigil_runtime::Device::start(queue, gpu_name(&summary), info)
         .map_err(|e| fail(e.to_string()))?;
-    let note = if ed_cached && mk_cached {
-        "kernels from the cache"
+    let note = if ed_origin == mk_origin {
+        format!("kernels {}", ed_origin.text())
     } else {
-        "kernels compiled"
+        format!(
+            "Ed25519 kernels {}, Merkle kernels {}",
+            ed_origin.text(),
+            mk_origin.text()
+        )
     };
-    Ok((summary, dev, note.to_owned()))
-}
-
-/// Compiles one program for the GPU's architecture, through the on-disk PTX cache.
-fn compile(
-    program: &vigil_kernels::Program,
-    gpu: &GpuSummary,
-    cache_dir: Option<&Path>,
-) -> Result<(Ptx, bool), String> {
-    let arch = gpu.arch();
-    let joined = nvrtc::options(&arch).join(" ");
-    let driver = gpu.versions.driver.to_string();
-    let nvrtc = gpu.versions.nvrtc.to_string();
-    let key = cache::Key {
-        program: program.name,
-        source_hash: program.source_hash(),
-        device: [&arch, "nvidia", &driver, &nvrtc, "ptx"],
-        options: &joined,
-    };
-    if let Some(ptx) = cache_dir.and_then(|dir| cache::load(dir, &key)) {
-        if let Ok(text) = String::from_utf8(ptx) {
-            return Ok((Ptx::from_src(text), true));
-        }
-    }
-    let compiled = nvrtc::compile(program, &arch).map_err(|e| e.to_string())?;
-    tracing::info!(program = program.name, %arch, seconds = compiled.took.as_secs_f64(), "kernels compiled by NVRTC");
-    if let Some(dir) = cache_dir {
-        if let Err(e) = cache::store(dir, &key, compiled.ptx.as_bytes()) {
-            tracing::warn!(dir = %dir.display(), error = %e, "could not cache the PTX");
-        }
-    }
-    Ok((Ptx::from_src(compiled.ptx), false))
+    Ok((summary, dev, note))
 }

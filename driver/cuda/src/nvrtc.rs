@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use cudarc::nvrtc::CompileOptions;
+use crate::nvrtc_lib::Nvrtc;
 
 /// Stack of the compiling thread. Measured with NVRTC 13.5 (the `nvidia-cuda-nvrtc`
 /// wheel) on the Ed25519 program for sm_90 through [`compile_on_stack`]: 8 and 16 MiB
@@ -28,8 +28,9 @@ pub enum CompileError {
     /// No NVRTC library on the library path.
     #[error(
         "NVRTC (libnvrtc.so), CUDA's run-time compiler, was not found: install the CUDA \
-         toolkit's NVRTC (Debian/Ubuntu: cuda-nvrtc-13-0 or libnvrtc13; or the \
-         nvidia-cuda-nvrtc Python wheel) or put it on the library path"
+         toolkit's NVRTC, 12.x or 13.x (NVIDIA's packages cuda-nvrtc-12-4 or \
+         cuda-nvrtc-13-0, or the nvidia-cuda-nvrtc Python wheel) or put it on the \
+         library path"
     )]
     Missing,
     /// NVRTC is there but could not be used.
@@ -66,8 +67,8 @@ pub fn options(arch: &str) -> Vec<String> {
 
 /// NVRTC's version as `major * 1000 + minor * 10`, or why it cannot be had.
 pub fn version() -> Result<i32, CompileError> {
-    let lib = crate::load_first("nvrtc").ok_or(CompileError::Missing)?;
-    crate::nvrtc_version(&lib).map_err(CompileError::Unusable)
+    let lib = Nvrtc::open().ok_or(CompileError::Missing)?;
+    lib.version().map_err(|e| CompileError::Unusable(e.0))
 }
 
 /// Compiles `program` for `arch` (`sm_90`) on a thread of its own with [`STACK_BYTES`]
@@ -82,8 +83,7 @@ pub fn compile_on_stack(
     arch: &str,
     stack: usize,
 ) -> Result<Compiled, CompileError> {
-    // cudarc panics when the library is missing; find it first.
-    version()?;
+    let lib = Nvrtc::open().ok_or(CompileError::Missing)?;
     let name = program.name;
     let source = program.source;
     let arch = arch.to_owned();
@@ -92,20 +92,15 @@ pub fn compile_on_stack(
         .stack_size(stack)
         .spawn(move || {
             let started = Instant::now();
-            let opts = CompileOptions {
-                options: options(&arch),
-                name: Some(format!("{name}.cu")),
-                ..CompileOptions::default()
-            };
-            cudarc::nvrtc::compile_ptx_with_opts(source, opts)
+            lib.compile(source, &format!("{name}.cu"), &options(&arch))
                 .map(|ptx| Compiled {
-                    ptx: ptx.to_src(),
+                    ptx,
                     took: started.elapsed(),
                 })
                 .map_err(|e| CompileError::Rejected {
                     program: name,
                     arch,
-                    log: e.to_string(),
+                    log: e.0,
                 })
         })
         .map_err(|e| CompileError::Thread(e.to_string()))?;

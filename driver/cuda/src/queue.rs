@@ -40,7 +40,7 @@ use cudarc::driver::{
     DriverError, LaunchConfig, PinnedHostSlice, PushKernelArg as _, ValidAsZeroBits,
 };
 use vigil_core::{Batch, Leaves, Profile};
-use vigil_kernels::launch::{Binding, Buffer, Element, Entry, HostData, Launch, Plan, Step};
+use vigil_kernels::launch::{self, Binding, Buffer, Element, Entry, HostData, Launch, Plan, Step};
 use vigil_kernels::names;
 use vigil_runtime::{DeviceQueue, Refusal};
 
@@ -54,10 +54,8 @@ const INITIAL_ITEMS: usize = 16 << 10;
 
 /// The kernels of both programs on one GPU.
 pub struct Functions {
-    /// `vigil_ed25519_challenge`.
-    pub challenge: CudaFunction,
-    /// `vigil_ed25519_verify`.
-    pub verify: CudaFunction,
+    /// The Ed25519 kernels, in `launch::ED25519` order.
+    pub ed25519: Vec<CudaFunction>,
     /// `vigil_merkle_leaves`.
     pub leaves: CudaFunction,
     /// `vigil_merkle_reduce`.
@@ -331,9 +329,11 @@ impl Functions {
     /// The loaded function of `entry` (the CUDA path always fuses Merkle levels, so it
     /// loads no per-level kernel).
     fn of(&self, entry: &Entry) -> Result<&CudaFunction, DriverError> {
+        let missing = DriverError(cudarc::driver::sys::cudaError_enum::CUDA_ERROR_NOT_FOUND);
+        if let Some(i) = launch::ED25519.iter().position(|e| e.name == entry.name) {
+            return self.ed25519.get(i).ok_or(missing);
+        }
         match entry.name {
-            names::ED25519_CHALLENGE => Ok(&self.challenge),
-            names::ED25519_VERIFY => Ok(&self.verify),
             names::MERKLE_LEAVES => Ok(&self.leaves),
             names::MERKLE_REDUCE => Ok(&self.reduce),
             _ => Err(DriverError(

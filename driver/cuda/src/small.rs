@@ -1,11 +1,11 @@
 //! The small-batch path: one pre-instantiated CUDA graph per batch shape.
 //!
 //! A batch of 64 to 1,024 signatures costs the GPU far less than its launch sequence
-//! costs the host: the regular path issues six uploads, two kernel launches, a download
+//! costs the host: the regular path issues six uploads, four kernel launches, a download
 //! and an event, each a driver call with its own overhead. Here the batch is packed on
 //! the host into one page-locked buffer (arena and offset arrays side by side) and a
 //! graph that was captured and instantiated when the GPU was opened replays the whole
-//! sequence (one upload, both kernels, one download) in a single launch. Nothing is
+//! sequence (one upload, the four Ed25519 kernels, one download) in a single launch. Nothing is
 //! allocated, compiled or instantiated while serving.
 //!
 //! A graph's sizes are fixed when it is captured, so batches are rounded up to a shape:
@@ -91,7 +91,9 @@ impl Shape {
 pub struct SmallPath {
     packed: PinnedHostSlice<u8>,
     packed_dev: CudaSlice<u8>,
-    challenge: CudaSlice<u32>,
+    /// The device's own working buffers ([`Buffer::ED25519_WORK`], in that order),
+    /// sized for the largest shape.
+    work: Vec<CudaSlice<u32>>,
     verdict: PinnedHostSlice<u8>,
     verdict_dev: CudaSlice<u8>,
     graphs: Graphs,
@@ -126,7 +128,10 @@ impl SmallPath {
         let mut path = SmallPath {
             packed,
             packed_dev: stream.alloc_zeros::<u8>(largest.bytes())?,
-            challenge: stream.alloc_zeros::<u32>(8 * MAX_ITEMS)?,
+            work: Buffer::ED25519_WORK
+                .iter()
+                .map(|b| stream.alloc_zeros::<u32>(b.words_for(MAX_ITEMS)))
+                .collect::<Result<_, _>>()?,
             verdict,
             verdict_dev: stream.alloc_zeros::<u8>(MAX_ITEMS)?,
             graphs: Graphs(HashMap::new()),
@@ -141,7 +146,7 @@ impl SmallPath {
         Ok(path)
     }
 
-    /// Records one replayable run of `shape` under `code`: upload, challenge, verify,
+    /// Records one replayable run of `shape` under `code`: upload, the Ed25519 kernels,
     /// download.
     fn capture(
         &mut self,
@@ -164,7 +169,7 @@ impl SmallPath {
             host_in,
             host_out,
             &mut self.packed_dev,
-            &mut self.challenge,
+            &self.work,
             &mut self.verdict_dev,
         );
         // The capture is ended whatever happened, so the stream is usable again.
@@ -214,16 +219,20 @@ fn record(
     host_in: &[u8],
     host_out: &mut [u8],
     packed_dev: &mut CudaSlice<u8>,
-    challenge: &mut CudaSlice<u32>,
+    work: &[CudaSlice<u32>],
     verdict_dev: &mut CudaSlice<u8>,
 ) -> Result<(), DriverError> {
     let [leaf, msg, pk, sig, tx, end] = shape.layout();
     stream.memcpy_htod(host_in, &mut packed_dev.slice_mut(..end))?;
-    // Each contract buffer is a view of the packed upload, or the slot's own k and
-    // verdict buffers. Event tracking is off (see `queue`), so the guards
+    // Each contract buffer is a view of the packed upload, or one of the slot's own
+    // working and verdict buffers. Event tracking is off (see `queue`), so the guards
     // `device_ptr` returns record nothing and may go at once.
     let packed_ref = &*packed_dev;
     let packed = |range: std::ops::Range<usize>| packed_ref.slice(range).device_ptr(stream).0;
+    let work_of = |b: Buffer| {
+        let i = Buffer::ED25519_WORK.iter().position(|&w| w == b);
+        i.and_then(|i| work.get(i))
+    };
     let addr = |b: Buffer| match b {
         Buffer::Arena => packed(0..shape.arena),
         Buffer::LeafStart => packed(leaf..msg),
@@ -231,19 +240,18 @@ fn record(
         Buffer::PubkeyAt => packed(pk..sig),
         Buffer::SigAt => packed(sig..tx),
         Buffer::SignerTx => packed(tx..end),
-        Buffer::Challenge => challenge.device_ptr(stream).0,
-        // Verdicts; the Merkle buffers are not part of a verification.
-        Buffer::Verdict | Buffer::NodesA | Buffer::NodesB => verdict_dev.device_ptr(stream).0,
+        // The working buffers; the verdicts (the Merkle buffers are not part of a
+        // verification, and no Ed25519 kernel takes them).
+        other => match work_of(other) {
+            Some(w) => w.device_ptr(stream).0,
+            None => verdict_dev.device_ptr(stream).0,
+        },
     };
     let count = u32_len(shape.items)?;
-    for entry in [&launch::ED25519_CHALLENGE, &launch::ED25519_VERIFY] {
-        let function = if entry.name == launch::ED25519_CHALLENGE.name {
-            &functions.challenge
-        } else {
-            &functions.verify
-        };
-        // The views hold `items` entries each (leaf_start items + 1), `challenge` 8 per
-        // item and the verdicts one byte per item, as the contract's plan sizes them.
+    for (entry, function) in launch::ED25519.iter().zip(&functions.ed25519) {
+        // The views hold `items` entries each (leaf_start items + 1), the working
+        // buffers what `Buffer::words_for` gives for the largest shape and the verdicts
+        // one byte per item, as the contract's plan sizes them.
         crate::queue::launch(
             stream,
             function,

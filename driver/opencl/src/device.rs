@@ -25,7 +25,7 @@ use opencl3::memory::{Buffer as ClBuffer, ClMem as _, CL_MEM_READ_ONLY, CL_MEM_R
 use opencl3::program::Program;
 use opencl3::types::{cl_mem, CL_NON_BLOCKING};
 use vigil_core::{Batch, Leaves, Profile};
-use vigil_kernels::launch::{Binding, Buffer, Element, Entry, HostData, Plan, Step};
+use vigil_kernels::launch::{self, Binding, Buffer, Element, Entry, HostData, Plan, Step};
 use vigil_kernels::names;
 use vigil_runtime::{DeviceQueue, Refusal};
 
@@ -42,8 +42,8 @@ const INITIAL_ITEMS: usize = 16 << 10;
 
 /// The compiled programs and their kernels on one device.
 struct Kernels {
-    challenge: Kernel,
-    verify: Kernel,
+    /// The Ed25519 kernels, in `launch::ED25519` order.
+    ed25519: Vec<Kernel>,
     leaves: Kernel,
     level: Kernel,
     /// The fused multi-level kernel, when the device allows its work-group size.
@@ -91,8 +91,10 @@ pub fn open(
         tracing::info!(device = %summary.name, "work-group too small for the fused Merkle kernel; using one launch per level");
     }
     let kernels = Kernels {
-        challenge: kernel(&ed, names::ED25519_CHALLENGE)?,
-        verify: kernel(&ed, names::ED25519_VERIFY)?,
+        ed25519: launch::ED25519
+            .iter()
+            .map(|e| kernel(&ed, e.name))
+            .collect::<Result<_, _>>()?,
         leaves: kernel(&mk, names::MERKLE_LEAVES)?,
         level: kernel(&mk, names::MERKLE_LEVEL)?,
         reduce: reduce_ok.then_some(reduce),
@@ -369,9 +371,13 @@ impl Opened {
     /// The kernel of `entry`.
     fn kernel(&self, entry: &Entry) -> Result<&Kernel, ClError> {
         let k = &self.kernels;
+        if let Some(i) = launch::ED25519.iter().position(|e| e.name == entry.name) {
+            return k
+                .ed25519
+                .get(i)
+                .ok_or(ClError(opencl3::error_codes::CL_INVALID_KERNEL_NAME));
+        }
         match entry.name {
-            names::ED25519_CHALLENGE => Ok(&k.challenge),
-            names::ED25519_VERIFY => Ok(&k.verify),
             names::MERKLE_LEAVES => Ok(&k.leaves),
             names::MERKLE_LEVEL => Ok(&k.level),
             names::MERKLE_REDUCE => k

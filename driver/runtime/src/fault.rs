@@ -16,7 +16,7 @@ pub enum Fault {
     #[error("batch did not complete: {0}")]
     Wait(String),
     /// The verification wrote a verdict byte other than 0 or 1.
-    #[error("verify kernel wrote verdict byte {0:#x}")]
+    #[error("the check kernel wrote verdict byte {0:#x}")]
     VerdictByte(u8),
     /// The verification gave a verdict count unlike the batch's signature count.
     #[error("the device returned {got} verdicts for {want} signatures")]

@@ -1,18 +1,21 @@
 /*
  * ed25519.h: Ed25519 signature verification, one signature per work-item, under the
  * three profiles of host/core/src/profile.rs (strict, rfc8032, zip215). kernels/ED25519.md
- * has the design and the cost estimate; in short:
+ * has the design and the cost estimate; in short, four kernels per batch:
  *
- *   k  = SHA-512(R || A || M) mod L            vigil_ed25519_challenge (its own kernel)
+ *   k  = SHA-512(R || A || M) mod L            vigil_ed25519_challenge
+ *   S < L, A decompresses, [1..8](-A)           vigil_ed25519_prepare_one
  *   R' = [S]B + [k](-A)                        vigil_ed25519_double_scalarmult:
  *        Straus' method, both scalars in signed radix 16 (64 digits in [-8, 8]) sharing
- *        one chain of 252 doublings; per digit one addition of a multiple of -A from a
- *        per-work-item table of 8 cached points and one of a multiple of B from the
- *        VIGIL_CONSTANT table in ed25519_base.h. Both tables are read by a scan that
- *        touches every entry with a mask (no data-dependent address, no branch).
- *   then the profile's check (vigil_ed25519_verify_one).
+ *        one chain of 252 doublings; per digit one addition of a multiple of -A from the
+ *        signature's table in global memory and one of a multiple of B from a copy of
+ *        the VIGIL_CONSTANT table of ed25519_base.h in work-group memory, each read at
+ *        the entry the digit names.
+ *   the profile's check                        vigil_ed25519_check_one
  *
- * Inputs are read from global memory byte by byte (offsets need not be aligned).
+ * Split so that no kernel holds more than one phase's state: each fits the register
+ * budget of kernels/cuda-budget.tsv. Inputs are read from global memory byte by byte
+ * (offsets need not be aligned).
  */
 #ifndef VIGIL_ED25519_H
 #define VIGIL_ED25519_H
@@ -107,101 +110,210 @@ VIGIL_DEVICE void vigil_ed25519_compute_challenge(u32 k[8], const VIGIL_GLOBAL u
 }
 
 /*
- * t[j - 1] = [j]p as cached points, j = 1..8: 2p, 4p, 6p, 8p by doubling, 3p, 5p, 7p by
- * adding p. 4 doublings, 3 additions, 8 conversions: 16S + 48M. Returns 1 if [8]p is
- * the identity (p has small order), which the table computes on the way.
+ * Per-signature device memory. The three kernels after the challenge hand each other
+ * their work through global buffers of W words per signature, laid out in slabs of
+ * VIGIL_GROUP signatures so that the work-items of a warp touch adjacent words and every
+ * offset within a signature's words is a constant: word w of signature s is at
+ * (s / VIGIL_GROUP) * W * VIGIL_GROUP + w * VIGIL_GROUP + s % VIGIL_GROUP
+ * (vigil_ed25519_slab; a buffer holds whole slabs: W x VIGIL_GROUP x ceil(n / VIGIL_GROUP) words). With a run-time stride (the batch
+ * size) instead, the compiler kept dozens of 64-bit word offsets live in registers.
+ *
+ *   table  336 words: [1..8](-A) as cached points, entry e at words 40e .. 40e + 40
+ *          (Y + X, Y - X, Z, 2dT, ten limbs each), then S and k in signed radix 16
+ *          (vigil_sc_recode16), 8 words each, at words 320 .. 336. One buffer for both,
+ *          so that the multiplication's loop keeps one pointer, not two (a register
+ *          that the 128-register loop spilled).
+ *   state  1 word: 1 if the signature goes on to the curve arithmetic, 0 if it is
+ *          already invalid (S >= L, A does not decompress, small-order A under strict)
+ * After the double-scalar multiplication, words 0 .. 40 of the table hold
+ * R' = [S]B + [k](-A) in extended coordinates (X, Y, Z, T) instead of [1](-A): the loop
+ * writes its result through the table's address, which it holds anyway, rather than
+ * keep the signature's index live in a register for the whole loop to address another
+ * buffer.
  */
-VIGIL_DEVICE u32 vigil_ed25519_table(vigil_ge_cached t[8], const vigil_ge_p3 *p) {
-  vigil_ge_p1p1 c;
-  vigil_ge_p3 p2, p3, p4, q;
-  vigil_ge_p2 r;
-  vigil_ge_p3_to_cached(&t[0], p);
-  vigil_ge_p3_dbl(&c, p);
-  vigil_ge_p1p1_to_p3(&p2, &c);
-  vigil_ge_p3_to_cached(&t[1], &p2);
-  vigil_ge_add_cached(&c, &p2, &t[0]);
-  vigil_ge_p1p1_to_p3(&p3, &c);
-  vigil_ge_p3_to_cached(&t[2], &p3);
-  vigil_ge_p3_dbl(&c, &p2);
-  vigil_ge_p1p1_to_p3(&p4, &c);
-  vigil_ge_p3_to_cached(&t[3], &p4);
-  vigil_ge_add_cached(&c, &p4, &t[0]);
-  vigil_ge_p1p1_to_p3(&q, &c);
-  vigil_ge_p3_to_cached(&t[4], &q);
-  vigil_ge_p3_dbl(&c, &p3);
-  vigil_ge_p1p1_to_p3(&q, &c);
-  vigil_ge_p3_to_cached(&t[5], &q);
-  vigil_ge_add_cached(&c, &q, &t[0]);
-  vigil_ge_p1p1_to_p3(&q, &c);
-  vigil_ge_p3_to_cached(&t[6], &q);
-  vigil_ge_p3_dbl(&c, &p4);
-  vigil_ge_p1p1_to_p3(&q, &c);
-  vigil_ge_p3_to_cached(&t[7], &q);
-  vigil_ge_p3_to_p2(&r, &q);
-  return vigil_ge_p2_is_identity(&r);
+#define VIGIL_ED25519_TABLE_WORDS 336u
+#define VIGIL_ED25519_DIGITS_AT 320u
+#define VIGIL_ED25519_STRIDE ((u32)VIGIL_GROUP)
+
+/* The index of word 0 of signature s in a buffer of `words` words per signature. */
+VIGIL_DEVICE u32 vigil_ed25519_slab(u32 words, u32 s) {
+  return (s / VIGIL_ED25519_STRIDE) * words * VIGIL_ED25519_STRIDE + s % VIGIL_ED25519_STRIDE;
 }
 
-/* r = [e]p for a digit e in [-8, 8], from the table of vigil_ed25519_table: every entry
- * is read and the one wanted kept by mask, then negated by mask. */
-VIGIL_DEVICE void vigil_ed25519_select_cached(vigil_ge_cached *r, const vigil_ge_cached t[8],
-                                              i32 e) {
-  u32 neg = (u32)e >> 31;
-  u32 mag = ((u32)e ^ (0u - neg)) + neg;
-  vigil_ge_cached_identity(r);
-  vigil_ge_cached_cmov(r, &t[0], 0u - (u32)(mag == 1u));
-  vigil_ge_cached_cmov(r, &t[1], 0u - (u32)(mag == 2u));
-  vigil_ge_cached_cmov(r, &t[2], 0u - (u32)(mag == 3u));
-  vigil_ge_cached_cmov(r, &t[3], 0u - (u32)(mag == 4u));
-  vigil_ge_cached_cmov(r, &t[4], 0u - (u32)(mag == 5u));
-  vigil_ge_cached_cmov(r, &t[5], 0u - (u32)(mag == 6u));
-  vigil_ge_cached_cmov(r, &t[6], 0u - (u32)(mag == 7u));
-  vigil_ge_cached_cmov(r, &t[7], 0u - (u32)(mag == 8u));
-  vigil_ge_cached_cneg(r, neg);
+/* Stores f as words 0..10 of a signature's words (at: its word 0, vigil_ed25519_slab). */
+VIGIL_DEVICE void vigil_ed25519_put_fe(VIGIL_GLOBAL u32 *at, const vigil_fe *f) {
+#pragma unroll
+  for (int i = 0; i < 10; i++) at[(u32)i * VIGIL_ED25519_STRIDE] = f->v[i];
 }
 
-/* r = [e]B for a digit e in [-8, 8], from the constant table: every work-item reads
- * every entry at the same addresses (a broadcast), keeping one by mask. */
-VIGIL_DEVICE void vigil_ed25519_select_base(vigil_ge_niels *r, i32 e) {
-  u32 neg = (u32)e >> 31;
-  u32 mag = ((u32)e ^ (0u - neg)) + neg;
-  vigil_ge_niels_identity(r);
+/* Loads words 0..10 of a signature's words into f. */
+VIGIL_DEVICE void vigil_ed25519_get_fe(vigil_fe *f, const VIGIL_GLOBAL u32 *at) {
 #pragma unroll
-  for (int j = 0; j < 8; j++) {
-    u32 m = 0u - (u32)(mag == (u32)(j + 1));
-#pragma unroll
-    for (int l = 0; l < 10; l++) {
-      r->yplusx.v[l] ^= (r->yplusx.v[l] ^ vigil_ed25519_base_niels[j][0][l]) & m;
-      r->yminusx.v[l] ^= (r->yminusx.v[l] ^ vigil_ed25519_base_niels[j][1][l]) & m;
-      r->xy2d.v[l] ^= (r->xy2d.v[l] ^ vigil_ed25519_base_niels[j][2][l]) & m;
-    }
+  for (int i = 0; i < 10; i++) f->v[i] = at[(u32)i * VIGIL_ED25519_STRIDE];
+}
+
+/* Stores the extended point p in cached form (Y + X, Y - X, Z, 2dT; vigil_ge_p3_to_cached),
+ * one coordinate at a time, so that the cached point is never whole in registers. */
+VIGIL_DEVICE void vigil_ed25519_put_as_cached(VIGIL_GLOBAL u32 *at,
+                                              const vigil_ge_p3 *p) {
+  vigil_fe t;
+  vigil_fe_add_carry(&t, &p->Y, &p->X);
+  vigil_ed25519_put_fe(at, &t);
+  vigil_fe_sub_carry(&t, &p->Y, &p->X);
+  vigil_ed25519_put_fe(at + 10u * VIGIL_ED25519_STRIDE, &t);
+  vigil_ed25519_put_fe(at + 20u * VIGIL_ED25519_STRIDE, &p->Z);
+  vigil_fe_set_2d(&t);
+  vigil_fe_mul(&t, &p->T, &t);
+  vigil_ed25519_put_fe(at + 30u * VIGIL_ED25519_STRIDE, &t);
+}
+
+VIGIL_DEVICE void vigil_ed25519_put_p3(VIGIL_GLOBAL u32 *at, const vigil_ge_p3 *p) {
+  vigil_ed25519_put_fe(at, &p->X);
+  vigil_ed25519_put_fe(at + 10u * VIGIL_ED25519_STRIDE, &p->Y);
+  vigil_ed25519_put_fe(at + 20u * VIGIL_ED25519_STRIDE, &p->Z);
+  vigil_ed25519_put_fe(at + 30u * VIGIL_ED25519_STRIDE, &p->T);
+}
+
+VIGIL_DEVICE void vigil_ed25519_get_p3(vigil_ge_p3 *p, const VIGIL_GLOBAL u32 *at) {
+  vigil_ed25519_get_fe(&p->X, at);
+  vigil_ed25519_get_fe(&p->Y, at + 10u * VIGIL_ED25519_STRIDE);
+  vigil_ed25519_get_fe(&p->Z, at + 20u * VIGIL_ED25519_STRIDE);
+  vigil_ed25519_get_fe(&p->T, at + 30u * VIGIL_ED25519_STRIDE);
+}
+
+/* The base-point table in work-group memory: entry 0 the identity, entry j = [j]B, each
+ * 30 words (y + x, y - x, 2dxy). Every work-item of the group calls this, then waits. */
+#define VIGIL_ED25519_BASE_WORDS 270u
+VIGIL_DEVICE void vigil_ed25519_load_base(VIGIL_LOCAL_PTR u32 *base) {
+  for (u32 i = VIGIL_LOCAL_ID(); i < VIGIL_ED25519_BASE_WORDS; i += VIGIL_LOCAL_SIZE()) {
+    u32 v;
+    if (i < 30u) v = (i == 0u || i == 10u) ? 1u : 0u;
+    else v = vigil_ed25519_base_niels[(i - 30u) / 30u][((i - 30u) % 30u) / 10u][(i - 30u) % 10u];
+    base[i] = v;
   }
-  vigil_ge_niels_cneg(r, neg);
+  VIGIL_BARRIER();
 }
 
 /*
- * r = [s]B + [k]P, s, k < 2^253 as 8 little-endian words, P given by its table
- * (vigil_ed25519_table). Digits from the top: for i = 63 .. 0,
- *   acc = 16 acc (4 doublings; skipped for the first digit, acc being the identity),
- *   acc += [k_i]P, acc += [s_i]B.
- * Per digit after the first: 4 x (completed -> projective 3M, doubling 4S), the last
- * doubling's result to extended 4M: 16S + 16M. Per digit: cached addition 4M, to
- * extended 4M, Niels addition 3M: 11M. In all 1008S + 1712M, plus 4M for the result.
+ * A digit's table entry, read one coordinate at a time, right before the
+ * multiplication that takes it, so that no whole point is ever held in registers. Every
+ * verifier input is public, so the address may depend on the digit. For a digit e in
+ * [-8, 8]: mag = |e|, neg = 1 if e < 0; a negative digit takes -(x, y) = (-x, y), whose
+ * cached (or Niels) form swaps the first two coordinates and negates the last.
  */
-VIGIL_DEVICE void vigil_ed25519_double_scalarmult(vigil_ge_p3 *r, const u32 s[8],
-                                                  const u32 k[8],
-                                                  const vigil_ge_cached t[8]) {
-  u32 ds[8], dk[8];
-  vigil_sc_recode16(ds, s);
-  vigil_sc_recode16(dk, k);
-  vigil_ge_p3 acc;
+typedef struct {
+  u32 mag, neg;
+} vigil_ed25519_digit;
+
+VIGIL_DEVICE vigil_ed25519_digit vigil_ed25519_digit_of(i32 e) {
+  vigil_ed25519_digit d;
+  d.neg = (u32)e >> 31;
+  d.mag = ((u32)e ^ (0u - d.neg)) + d.neg;
+  return d;
+}
+
+/* Coordinate `coord` (0: Y + X, 1: Y - X, 2: Z, 3: 2dT) of [e](-A), from the signature's
+ * table in global memory (at); the identity (1, 1, 1, 0) for e = 0. Tight,
+ * except a negated 2dT in B(2). */
+VIGIL_DEVICE void vigil_ed25519_cached_coord(vigil_fe *g, const VIGIL_GLOBAL u32 *at, vigil_ed25519_digit d, u32 coord) {
+  u32 keep = 0u - (u32)(d.mag != 0u);
+  u32 entry = d.mag - (keep & 1u);
+  u32 c = coord < 2u ? coord ^ d.neg : coord;
+  vigil_ed25519_get_fe(g, at + (40u * entry + 10u * c) * VIGIL_ED25519_STRIDE);
+#pragma unroll
+  for (int l = 0; l < 10; l++) g->v[l] &= keep;
+  g->v[0] |= ~keep & (u32)(coord != 3u);
+  if (coord == 3u) {
+    vigil_fe t;
+    vigil_fe_neg(&t, g);
+    vigil_fe_cmov(g, &t, 0u - d.neg);
+  }
+}
+
+/* Coordinate `coord` (0: y + x, 1: y - x, 2: 2dxy) of [e]B from the work-group's table
+ * (entry 0 is the identity). Tight, except a negated 2dxy in B(2). */
+VIGIL_DEVICE void vigil_ed25519_niels_coord(vigil_fe *g, const VIGIL_LOCAL_PTR u32 *base,
+                                            vigil_ed25519_digit d, u32 coord) {
+  u32 c = coord < 2u ? coord ^ d.neg : coord;
+  const VIGIL_LOCAL_PTR u32 *b = base + 30u * d.mag + 10u * c;
+#pragma unroll
+  for (int l = 0; l < 10; l++) g->v[l] = b[l];
+  if (coord == 2u) {
+    vigil_fe t;
+    vigil_fe_neg(&t, g);
+    vigil_fe_cmov(g, &t, 0u - d.neg);
+  }
+}
+
+/*
+ * r = P + [e](-A), P given by its addends (vigil_ge_addends), cached right operand ->
+ * completed (HWCD08 section 3.1, "add-2008-hwcd-3", a = -1, k = 2d), 4M, with each
+ * coordinate of the cached point read as its multiplication needs it:
+ * TT = T1 * 2dT2, ZZ2 = 2 Z1 Z2, PP = (Y1 + X1)(Y2 + X2), MM = (Y1 - X1)(Y2 - X2), each
+ * addend dying at its product. The entry is tight but a negated 2dT2 (B(2));
+ * multiplication inputs are at most B(3.01). r may be the point the addends came from.
+ */
+VIGIL_DEVICE void vigil_ed25519_add_a(vigil_ge_p1p1 *r, const vigil_ge_addends *p,
+                                      const VIGIL_GLOBAL u32 *at, vigil_ed25519_digit d) {
+  vigil_fe g, PP, MM, TT, ZZ2;
+  vigil_ed25519_cached_coord(&g, at, d, 3u);
+  vigil_fe_mul(&TT, &p->t, &g);
+  vigil_ed25519_cached_coord(&g, at, d, 2u);
+  vigil_fe_mul(&ZZ2, &p->z, &g);
+  vigil_fe_add(&ZZ2, &ZZ2, &ZZ2);        /* B(2.02) */
+  vigil_ed25519_cached_coord(&g, at, d, 0u);
+  vigil_fe_mul(&PP, &p->ypx, &g);
+  vigil_ed25519_cached_coord(&g, at, d, 1u);
+  vigil_fe_mul(&MM, &p->ymx, &g);
+  vigil_ge_p1p1_from_products(r, &PP, &MM, &TT, &ZZ2);
+}
+
+/* r = P + [e]B, affine Niels right operand -> completed, 3M: as vigil_ed25519_add_a with
+ * Z2 = 1 (ZZ2 = 2 Z1, B(2.02)), the coordinates from the work-group's table. */
+VIGIL_DEVICE void vigil_ed25519_add_b(vigil_ge_p1p1 *r, const vigil_ge_addends *p,
+                                      const VIGIL_LOCAL_PTR u32 *base, vigil_ed25519_digit d) {
+  vigil_fe g, PP, MM, TT, Z2;
+  vigil_ed25519_niels_coord(&g, base, d, 2u);
+  vigil_fe_mul(&TT, &p->t, &g);
+  vigil_fe_add(&Z2, &p->z, &p->z);
+  vigil_ed25519_niels_coord(&g, base, d, 0u);
+  vigil_fe_mul(&PP, &p->ypx, &g);
+  vigil_ed25519_niels_coord(&g, base, d, 1u);
+  vigil_fe_mul(&MM, &p->ymx, &g);
+  vigil_ge_p1p1_from_products(r, &PP, &MM, &TT, &Z2);
+}
+
+/* Digit i (0 = the top one) of a scalar recoded by vigil_sc_recode16 and stored as 8
+ * words (at): nibble 7 - (i mod 8) of word 7 - i / 8, in [-8, 8]. */
+VIGIL_DEVICE i32 vigil_ed25519_digit_at(const VIGIL_GLOBAL u32 *at, u32 i) {
+  u32 w = at[(7u - (i >> 3)) * VIGIL_ED25519_STRIDE];
+  u32 nibble = (w >> (28u - 4u * (i & 7u))) & 15u;
+  return (i32)(nibble ^ 8u) - 8;
+}
+
+/*
+ * R' = [s]B + [k](-A), s, k < 2^253, given the signature's table (at: [1..8](-A), then
+ * the signed radix-16 digits of s and of k, 8 words each, as vigil_sc_recode16 packs
+ * them) and B's table in work-group memory; R' goes to words 0 .. 40 of the table. Digits from the top: for i = 63 .. 0,
+ *   acc = 16 acc (4 doublings; skipped for the first digit, acc being the identity),
+ *   acc += [k_i](-A), acc += [s_i]B.
+ * Per digit after the first: 4 x (completed -> projective 3M, doubling 4S): 16S + 12M.
+ * Per digit: the addends of the completed point (its extended form, 4M), cached
+ * addition 4M, addends again 4M, Niels addition 3M: 15M. In all 1008S + 1716M, plus 4M
+ * for the result. Live across the loop: the completed point (40 words), the table's
+ * address and the digit index; digits and table entries come from memory as they are
+ * used, and no extended point is ever formed whole (vigil_ge_addends).
+ */
+VIGIL_DEVICE void vigil_ed25519_double_scalarmult(VIGIL_GLOBAL u32 *at,
+                                                  const VIGIL_LOCAL_PTR u32 *base) {
+  const VIGIL_GLOBAL u32 *ds = at + VIGIL_ED25519_DIGITS_AT * VIGIL_ED25519_STRIDE;
+  const VIGIL_GLOBAL u32 *dk = ds + 8u * VIGIL_ED25519_STRIDE;
   vigil_ge_p1p1 c;
   vigil_ge_p2 q;
-  vigil_ge_cached pc;
-  vigil_ge_niels bn;
-  vigil_ge_p3_identity(&acc);
+  vigil_ge_addends e;
   vigil_ge_p1p1_identity(&c);
-  for (int i = 0; i < 64; i++) {
-    if (i != 0) {
+  for (u32 i = 0; i < 64u; i++) {
+    if (i != 0u) {
       vigil_ge_p1p1_to_p2(&q, &c);
       vigil_ge_p2_dbl(&c, &q);
       vigil_ge_p1p1_to_p2(&q, &c);
@@ -210,78 +322,141 @@ VIGIL_DEVICE void vigil_ed25519_double_scalarmult(vigil_ge_p3 *r, const u32 s[8]
       vigil_ge_p2_dbl(&c, &q);
       vigil_ge_p1p1_to_p2(&q, &c);
       vigil_ge_p2_dbl(&c, &q);
-      vigil_ge_p1p1_to_p3(&acc, &c);
     }
-    vigil_ed25519_select_cached(&pc, t, vigil_sc_digits_next(dk));
-    vigil_ge_add_cached(&c, &acc, &pc);
-    vigil_ge_p1p1_to_p3(&acc, &c);
-    vigil_ed25519_select_base(&bn, vigil_sc_digits_next(ds));
-    vigil_ge_add_niels(&c, &acc, &bn);
+    vigil_ge_addends_of_p1p1(&e, &c);
+    vigil_ed25519_add_a(&c, &e, at, vigil_ed25519_digit_of(vigil_ed25519_digit_at(dk, i)));
+    vigil_ge_addends_of_p1p1(&e, &c);
+    vigil_ed25519_add_b(&c, &e, base, vigil_ed25519_digit_of(vigil_ed25519_digit_at(ds, i)));
   }
-  vigil_ge_p1p1_to_p3(r, &c);
+  vigil_ge_p3 r;
+  vigil_ge_p1p1_to_p3(&r, &c);
+  vigil_ed25519_put_p3(at, &r);
+}
+
+/* Recodes the scalar w (< 2^253) into signed radix-16 digits (vigil_sc_recode16) and
+ * stores their 8 words. */
+VIGIL_DEVICE void vigil_ed25519_put_digits(VIGIL_GLOBAL u32 *at, const u32 w[8]) {
+  u32 d[8];
+  vigil_sc_recode16(d, w);
+#pragma unroll
+  for (int i = 0; i < 8; i++) at[(u32)i * VIGIL_ED25519_STRIDE] = d[i];
 }
 
 /*
- * The verdict for one signature: A = 32 bytes at arena[a_at], R || S = 64 bytes at
- * arena[sig_at], k = the challenge (8 words, < L), under profile (0 strict, 1 rfc8032,
- * 2 zip215; anything else is treated as strict). 1 = valid.
+ * The first step of a verification: S < L, A decompresses, and the signature's table
+ * (at: word 0 of its slab): the entries [j](-A), j = 1..8, by repeated addition of -A
+ * (one running point, so that only it is live, -A's cached form being read back from
+ * the table: 7 additions and conversions, 56M + 8M), then the digits of S and k.
+ * Returns the state word: 0 when the signature is already invalid (S >= L, A does not
+ * decompress, or [8]A = 0 under strict, which the last entry tells), 1 when it goes on.
+ */
+VIGIL_DEVICE u32 vigil_ed25519_prepare_one(const VIGIL_GLOBAL u8 *arena, u32 a_at, u32 sig_at,
+                                           const u32 k[8], u32 profile,
+                                           VIGIL_GLOBAL u32 *table) {
+  u32 w[8];
+  VIGIL_GLOBAL u32 *digits = table + VIGIL_ED25519_DIGITS_AT * VIGIL_ED25519_STRIDE;
+  vigil_ed25519_load32(w, arena + sig_at + 32u);
+  if (!vigil_sc_is_canonical(w)) return 0;
+  vigil_ed25519_put_digits(digits, w);
+  vigil_ed25519_put_digits(digits + 8u * VIGIL_ED25519_STRIDE, k);
+  vigil_ed25519_load32(w, arena + a_at);
+  vigil_ge_p3 q;
+  if (!vigil_ge_decompress(&q, w)) return 0;
+  vigil_ge_p3_neg(&q, &q);
+  vigil_ed25519_put_as_cached(table, &q);
+  vigil_ge_p1p1 sum;
+  vigil_ge_addends e;
+  vigil_ed25519_digit one = vigil_ed25519_digit_of(1);
+  for (u32 j = 1; j < 8u; j++) {
+    vigil_ge_addends_of_p3(&e, &q);
+    vigil_ed25519_add_a(&sum, &e, table, one);
+    vigil_ge_p1p1_to_p3(&q, &sum);
+    vigil_ed25519_put_as_cached(table + 40u * j * VIGIL_ED25519_STRIDE, &q);
+  }
+  int strict = profile != VIGIL_ED25519_RFC8032 && profile != VIGIL_ED25519_ZIP215;
+  if (strict) {
+    vigil_ge_p2 r;
+    vigil_ge_p3_to_p2(&r, &q);
+    if (vigil_ge_p2_is_identity(&r)) return 0;
+  }
+  return 1;
+}
+
+/* r = R - R' for R given and R' read from memory (at; extended coordinates), one
+ * coordinate at a time: vigil_ed25519_add_a's formula with -R' in cached form
+ * (Y2 - X2, Y2 + X2, Z2, -2dT2) formed as each multiplication needs it. */
+VIGIL_DEVICE void vigil_ed25519_sub_stored(vigil_ge_p1p1 *r, const vigil_ge_p3 *p,
+                                           const VIGIL_GLOBAL u32 *at) {
+  vigil_ge_addends e;
+  vigil_fe a, x2, g, PP, MM, TT, ZZ2;
+  vigil_ge_addends_of_p3(&e, p);
+  vigil_ed25519_get_fe(&g, at + 30u * VIGIL_ED25519_STRIDE);
+  vigil_fe_set_2d(&a);
+  vigil_fe_mul(&g, &g, &a);
+  vigil_fe_neg(&g, &g);                  /* B(2) */
+  vigil_fe_mul(&TT, &e.t, &g);
+  vigil_ed25519_get_fe(&g, at + 20u * VIGIL_ED25519_STRIDE);
+  vigil_fe_mul(&ZZ2, &e.z, &g);
+  vigil_fe_add(&ZZ2, &ZZ2, &ZZ2);
+  vigil_ed25519_get_fe(&x2, at);
+  vigil_ed25519_get_fe(&g, at + 10u * VIGIL_ED25519_STRIDE);
+  vigil_fe_sub(&g, &g, &x2);             /* Y2 - X2, B(3.01) */
+  vigil_fe_mul(&PP, &e.ypx, &g);
+  vigil_ed25519_get_fe(&g, at + 10u * VIGIL_ED25519_STRIDE);
+  vigil_fe_add(&g, &g, &x2);             /* Y2 + X2, B(2.02) */
+  vigil_fe_mul(&MM, &e.ymx, &g);
+  vigil_ge_p1p1_from_products(r, &PP, &MM, &TT, &ZZ2);
+}
+
+/*
+ * The verdict for one signature that passed vigil_ed25519_prepare_one, given
+ * R' = [S]B + [k](-A) in memory (at): R = the 32 bytes at arena[sig_at], under
+ * profile (0 strict, 1 rfc8032, 2 zip215; anything else is treated as strict).
+ * 1 = valid.
  *
- * Every profile: S < L, and A must decompress (dalek's VerifyingKey::from_bytes /
- * zebra's VerificationKey::try_from), then R' = [S]B - [k]A.
+ * Every profile: S < L and A decompresses (checked by the prepare step), then:
  *   rfc8032: valid iff compress(R') == R as bytes.
- *   strict:  additionally R must decompress and neither R nor A may have small order.
- *            If compress(R') == R then R is the canonical encoding of R', so it
- *            decompresses, to R' itself: "R decompresses and is not of small order" is
- *            "R' is not of small order", which needs no decompression of R. A's order
- *            comes free with its table ([8](-A) is its last entry).
+ *   strict:  additionally R must decompress and neither R nor A may have small order
+ *            (A's order was checked by the prepare step). If compress(R') == R then R
+ *            is the canonical encoding of R', so it decompresses, to R' itself: "R
+ *            decompresses and is not of small order" is "R' is not of small order",
+ *            which needs no decompression of R.
  *   zip215:  R must decompress (non-canonical encodings accepted); valid iff
  *            [8](R - R') is the identity.
- * Invalid inputs (S >= L, a failed decompression, a small-order A under strict) return
- * early: a work-item that leaves early only idles its lane, it never slows the others.
+ * Either way one exponentiation: the inversion of the compression, or R's square root.
+ * R' is read from memory where it is used, so that it is not held across the
+ * exponentiation.
  */
-VIGIL_DEVICE u32 vigil_ed25519_verify_one(const VIGIL_GLOBAL u8 *arena, u32 a_at, u32 sig_at,
-                                          const u32 k[8], u32 profile) {
-  u32 s[8], aw[8], rw[8];
-  vigil_ed25519_load32(s, arena + sig_at + 32u);
-  if (!vigil_sc_is_canonical(s)) return 0;
-  vigil_ed25519_load32(aw, arena + a_at);
-  vigil_ed25519_load32(rw, arena + sig_at);
-
-  vigil_ge_p3 a, neg_a, r_point, r_prime;
-  if (!vigil_ge_decompress(&a, aw)) return 0;
-  if (profile == VIGIL_ED25519_ZIP215) {
-    if (!vigil_ge_decompress(&r_point, rw)) return 0;
-  }
-  vigil_ge_p3_neg(&neg_a, &a);
-  vigil_ge_cached t[8];
-  u32 a_small = vigil_ed25519_table(t, &neg_a);
-  int strict = profile != VIGIL_ED25519_RFC8032 && profile != VIGIL_ED25519_ZIP215;
-  if (strict && a_small) return 0;
-
-  vigil_ed25519_double_scalarmult(&r_prime, s, k, t);
-
-  if (profile == VIGIL_ED25519_ZIP215) {
-    /* R - R' = R + (-R'), times 8, is the identity? */
-    vigil_ge_p3 neg_r_prime;
-    vigil_ge_cached nc;
+VIGIL_DEVICE u32 vigil_ed25519_check_one(const VIGIL_GLOBAL u8 *arena, u32 sig_at,
+                                         const VIGIL_GLOBAL u32 *at,
+                                         u32 profile) {
+  u32 rw[8];
+  int zip215 = profile == VIGIL_ED25519_ZIP215;
+  int strict = !zip215 && profile != VIGIL_ED25519_RFC8032;
+  vigil_ge_p3 p;
+  if (zip215) {
+    /* p = R - R'. */
     vigil_ge_p1p1 c;
-    vigil_ge_p3 d;
-    vigil_ge_p3_neg(&neg_r_prime, &r_prime);
-    vigil_ge_p3_to_cached(&nc, &neg_r_prime);
-    vigil_ge_add_cached(&c, &r_point, &nc);
-    vigil_ge_p1p1_to_p3(&d, &c);
-    return vigil_ge_p3_has_small_order(&d);
+    vigil_ed25519_load32(rw, arena + sig_at);
+    if (!vigil_ge_decompress(&p, rw)) return 0;
+    vigil_ed25519_sub_stored(&c, &p, at);
+    vigil_ge_p1p1_to_p3(&p, &c);
+  } else {
+    vigil_ge_p2 rp2;
+    u32 enc[8];
+    vigil_ed25519_get_fe(&rp2.X, at);
+    vigil_ed25519_get_fe(&rp2.Y, at + 10u * VIGIL_ED25519_STRIDE);
+    vigil_ed25519_get_fe(&rp2.Z, at + 20u * VIGIL_ED25519_STRIDE);
+    vigil_ge_p2_compress(enc, &rp2);
+    vigil_ed25519_load32(rw, arena + sig_at);
+    u32 diff = 0;
+    for (int i = 0; i < 8; i++) diff |= enc[i] ^ rw[i];
+    if (diff != 0) return 0;
+    if (!strict) return 1;
+    vigil_ed25519_get_p3(&p, at);
   }
-
-  vigil_ge_p2 rp2;
-  u32 enc[8];
-  vigil_ge_p3_to_p2(&rp2, &r_prime);
-  vigil_ge_p2_compress(enc, &rp2);
-  u32 diff = 0;
-  for (int i = 0; i < 8; i++) diff |= enc[i] ^ rw[i];
-  if (diff != 0) return 0;
-  if (strict && vigil_ge_p3_has_small_order(&r_prime)) return 0;
-  return 1;
+  /* zip215: valid iff [8](R - R') = 0; strict: valid iff R' is not of small order. */
+  return vigil_ge_p3_has_small_order(&p) ^ (u32)strict;
 }
 
 #endif /* VIGIL_ED25519_H */

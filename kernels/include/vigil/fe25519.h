@@ -253,9 +253,12 @@ VIGIL_DEVICE void vigil_fe_sq(vigil_fe *h, const vigil_fe *f) {
   vigil_fe_carry_wide(h, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9);
 }
 
-/* h = f^(2^n), n >= 1. f in B(3.36) -> h tight. h may alias f. */
+/* h = f^(2^n), n >= 1. f in B(3.36) -> h tight. h may alias f. The loop is kept rolled:
+ * unrolled, the exponentiation chains are a quarter of a million instructions that the
+ * compilers take minutes over and schedule into more live values than registers. */
 VIGIL_DEVICE void vigil_fe_sqn(vigil_fe *h, const vigil_fe *f, int n) {
   vigil_fe_sq(h, f);
+#pragma unroll 1
   for (int i = 1; i < n; i++) vigil_fe_sq(h, h);
 }
 
@@ -390,15 +393,6 @@ VIGIL_DEVICE void vigil_fe_invert(vigil_fe *h, const vigil_fe *f) {
   vigil_fe_mul(h, &t, &z11);
 }
 
-/* h = f^((p-5)/8) = f^(2^252 - 3). f in B(3.36) -> h tight.
- * 2^252 - 3 = (2^250 - 1) * 4 + 1: 251 squarings, 11 multiplications. */
-VIGIL_DEVICE void vigil_fe_pow_p58(vigil_fe *h, const vigil_fe *f) {
-  vigil_fe t, z11;
-  vigil_fe_pow_2_250_1(&t, &z11, f);
-  vigil_fe_sqn(&t, &t, 2);
-  vigil_fe_mul(h, &t, f);
-}
-
 /*
  * The square root of a ratio, exactly as curve25519-dalek 4's FieldElement::sqrt_ratio_i
  * as far as its first result goes (the second one, r, matters only when it is 1):
@@ -408,33 +402,52 @@ VIGIL_DEVICE void vigil_fe_pow_p58(vigil_fe *h, const vigil_fe *f) {
  *   v = 0 and u != 0.
  * Method: r = u v^3 (u v^7)^((p-5)/8); then v r^2 is one of u, -u, sqrt(-1)u,
  * -sqrt(-1)u; the first two mean u/v is a square, with root r or sqrt(-1) r.
- * u, v in B(1.99) -> r tight. 3 squarings + 7 multiplications beyond pow_p58.
+ *
+ * In two halves, so that nothing but the exponentiation's own values is live across it
+ * (a caller that can recompute u and v cheaply need not hold them: vigil_ge_decompress):
+ * vigil_fe_sqrt_ratio_pow gives t = (u v^7)^(2^252 - 4) = ((u v^7)^(2^250 - 1))^4, which
+ * needs no factor of u v^7 at its end, and vigil_fe_sqrt_ratio_finish multiplies in the
+ * missing u v^7 ((p-5)/8 = 2^252 - 3) with u v^3: r = u v^3 * u v^7 * t. Holding the
+ * base of the exponentiation to its end, as f^((p-5)/8) would, took a 128-register
+ * kernel past its registers (ptxas spilled 416 bytes).
+ * u, v in B(1.99) -> r tight. Beyond the 249S + 10M of pow_2_250_1: 5S + 12M.
  */
-VIGIL_DEVICE u32 vigil_fe_sqrt_ratio_i(vigil_fe *r, const vigil_fe *u, const vigil_fe *v) {
-  vigil_fe v3, v7, uv3, uv7, t, check, neg_u, neg_u_i, i, r_i;
-  vigil_fe_sq(&t, v);
-  vigil_fe_mul(&v3, &t, v);          /* v^3 */
-  vigil_fe_sq(&t, &v3);
-  vigil_fe_mul(&v7, &t, v);          /* v^7 */
-  vigil_fe_mul(&uv3, u, &v3);
-  vigil_fe_mul(&uv7, u, &v7);
-  vigil_fe_pow_p58(&t, &uv7);
-  vigil_fe_mul(r, &uv3, &t);
-  vigil_fe_sq(&t, r);
-  vigil_fe_mul(&check, v, &t);       /* v r^2, tight */
-  vigil_fe_set_sqrtm1(&i);
+VIGIL_DEVICE void vigil_fe_sqrt_ratio_pow(vigil_fe *t, const vigil_fe *u, const vigil_fe *v) {
+  vigil_fe w, z11;
+  vigil_fe_sq(&w, v);
+  vigil_fe_sq(t, &w);                /* v^4 */
+  vigil_fe_mul(t, t, &w);            /* v^6 */
+  vigil_fe_mul(t, t, v);             /* v^7 */
+  vigil_fe_mul(t, t, u);             /* u v^7 */
+  vigil_fe_pow_2_250_1(t, &z11, t);
+  vigil_fe_sqn(t, t, 2);
+}
+
+VIGIL_DEVICE u32 vigil_fe_sqrt_ratio_finish(vigil_fe *r, const vigil_fe *u, const vigil_fe *v,
+                                           const vigil_fe *t) {
+  vigil_fe w, check, neg_u, i;
+  vigil_fe_sq(&check, v);            /* v^2 */
+  vigil_fe_mul(&w, &check, v);       /* v^3 */
+  vigil_fe_mul(&w, &w, u);           /* u v^3 */
+  vigil_fe_mul(r, &w, t);
+  vigil_fe_sq(&check, &check);       /* v^4 */
+  vigil_fe_mul(&w, &w, &check);      /* u v^7 */
+  vigil_fe_mul(r, r, &w);
+  vigil_fe_sq(&w, r);
+  vigil_fe_mul(&check, v, &w);       /* v r^2, tight */
   vigil_fe_neg(&neg_u, u);           /* B(2) */
   vigil_fe_carry(&neg_u, &neg_u);    /* tight */
-  vigil_fe_mul(&neg_u_i, &neg_u, &i);
   u32 correct = vigil_fe_eq(&check, u);
   u32 flipped = vigil_fe_eq(&check, &neg_u);
-  u32 flipped_i = vigil_fe_eq(&check, &neg_u_i);
-  vigil_fe_mul(&r_i, r, &i);
-  vigil_fe_cmov(r, &r_i, 0u - (flipped | flipped_i));
+  vigil_fe_set_sqrtm1(&i);
+  vigil_fe_mul(&w, &neg_u, &i);
+  u32 flipped_i = vigil_fe_eq(&check, &w);
+  vigil_fe_mul(&w, r, &i);
+  vigil_fe_cmov(r, &w, 0u - (flipped | flipped_i));
   /* The non-negative root. */
-  vigil_fe_neg(&t, r);
-  vigil_fe_carry(&t, &t);
-  vigil_fe_cmov(r, &t, 0u - vigil_fe_is_negative(r));
+  vigil_fe_neg(&w, r);
+  vigil_fe_carry(&w, &w);
+  vigil_fe_cmov(r, &w, 0u - vigil_fe_is_negative(r));
   return correct | flipped;
 }
 

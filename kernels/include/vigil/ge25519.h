@@ -8,14 +8,17 @@
  *   vigil_ge_p2      projective  (X : Y : Z)
  *   vigil_ge_p1p1    completed   ((X : Z), (Y : T)), x = X/Z, y = Y/T: what a doubling
  *                                or an addition produces before its last multiplications
- *   vigil_ge_cached  (Y + X, Y - X, Z, 2dT) of an extended point: the right operand of
- *                                an addition
- *   vigil_ge_niels   (y + x, y - x, 2dxy), affine (Z = 1): the base-point table
+ *   cached           (Y + X, Y - X, Z, 2dT) of an extended point, and affine Niels
+ *                    (y + x, y - x, 2dxy): the right operands of the additions, which
+ *                    are never whole in registers: ed25519.h keeps them in tables in
+ *                    memory and reads each coordinate as the addition needs it
+ *                    (vigil_ed25519_add_a, vigil_ed25519_add_b), ending in
+ *                    vigil_ge_p1p1_from_products below
  *
  * The formulas are complete for this curve (a is a square, d is not), so there are no
  * exceptional cases: doubling and adding any points, the identity included, is correct.
  *
- * Bounds (see fe25519.h for B(m) and "tight"): every p3, p2 and cached point here has
+ * Bounds (see fe25519.h for B(m) and "tight"): every p3, p2 and cached point has
  * tight coordinates, and every multiplication input is annotated with its bound, which
  * is at most B(3.03) < B(3.36). Completed points are the only ones left loose: T is
  * tight, X in B(3.01), Y in B(2.02), Z in B(3.03).
@@ -42,14 +45,6 @@ typedef struct {
   vigil_fe X, Y, Z, T;
 } vigil_ge_p1p1;
 
-typedef struct {
-  vigil_fe YplusX, YminusX, Z, T2d;
-} vigil_ge_cached;
-
-typedef struct {
-  vigil_fe yplusx, yminusx, xy2d;
-} vigil_ge_niels;
-
 /* The identity (0, 1) in extended coordinates. */
 VIGIL_DEVICE void vigil_ge_p3_identity(vigil_ge_p3 *h) {
   vigil_fe_zero(&h->X);
@@ -66,21 +61,6 @@ VIGIL_DEVICE void vigil_ge_p1p1_identity(vigil_ge_p1p1 *h) {
   vigil_fe_one(&h->T);
 }
 
-/* The identity as a cached point (1, 1, 1, 0). */
-VIGIL_DEVICE void vigil_ge_cached_identity(vigil_ge_cached *h) {
-  vigil_fe_one(&h->YplusX);
-  vigil_fe_one(&h->YminusX);
-  vigil_fe_one(&h->Z);
-  vigil_fe_zero(&h->T2d);
-}
-
-/* The identity as an affine Niels point (1, 1, 0). */
-VIGIL_DEVICE void vigil_ge_niels_identity(vigil_ge_niels *h) {
-  vigil_fe_one(&h->yplusx);
-  vigil_fe_one(&h->yminusx);
-  vigil_fe_zero(&h->xy2d);
-}
-
 /* Completed -> projective: (XT : YZ : ZT). 3M; inputs as completed points leave them
  * (at most B(3.03)), outputs tight. */
 VIGIL_DEVICE void vigil_ge_p1p1_to_p2(vigil_ge_p2 *r, const vigil_ge_p1p1 *p) {
@@ -89,12 +69,16 @@ VIGIL_DEVICE void vigil_ge_p1p1_to_p2(vigil_ge_p2 *r, const vigil_ge_p1p1 *p) {
   vigil_fe_mul(&r->Z, &p->Z, &p->T);
 }
 
-/* Completed -> extended: (XT : YZ : ZT : XY). 4M; outputs tight. */
+/* Completed -> extended: (XT : YZ : ZT : XY). 4M; outputs tight. XY first, so that
+ * each input dies at its last product and at most one output is live beside the
+ * inputs. r may alias p. */
 VIGIL_DEVICE void vigil_ge_p1p1_to_p3(vigil_ge_p3 *r, const vigil_ge_p1p1 *p) {
+  vigil_fe t;
+  vigil_fe_mul(&t, &p->X, &p->Y);
   vigil_fe_mul(&r->X, &p->X, &p->T);
   vigil_fe_mul(&r->Y, &p->Y, &p->Z);
   vigil_fe_mul(&r->Z, &p->Z, &p->T);
-  vigil_fe_mul(&r->T, &p->X, &p->Y);
+  r->T = t;
 }
 
 /* Extended -> projective: drop T. */
@@ -102,16 +86,6 @@ VIGIL_DEVICE void vigil_ge_p3_to_p2(vigil_ge_p2 *r, const vigil_ge_p3 *p) {
   r->X = p->X;
   r->Y = p->Y;
   r->Z = p->Z;
-}
-
-/* Extended -> cached: (Y + X, Y - X, Z, 2dT), all carried to tight. 1M. */
-VIGIL_DEVICE void vigil_ge_p3_to_cached(vigil_ge_cached *r, const vigil_ge_p3 *p) {
-  vigil_fe d2;
-  vigil_fe_add_carry(&r->YplusX, &p->Y, &p->X);  /* tight + tight, carried */
-  vigil_fe_sub_carry(&r->YminusX, &p->Y, &p->X); /* tight - tight, carried */
-  r->Z = p->Z;
-  vigil_fe_set_2d(&d2);
-  vigil_fe_mul(&r->T2d, &p->T, &d2);
 }
 
 /*
@@ -127,12 +101,12 @@ VIGIL_DEVICE void vigil_ge_p3_to_cached(vigil_ge_cached *r, const vigil_ge_p3 *p
  */
 VIGIL_DEVICE void vigil_ge_p2_dbl(vigil_ge_p1p1 *r, const vigil_ge_p2 *p) {
   vigil_fe XX, YY, ZZ2, t;
+  vigil_fe_add(&t, &p->X, &p->Y);
+  vigil_fe_sq(&t, &t);
   vigil_fe_sq(&XX, &p->X);
   vigil_fe_sq(&YY, &p->Y);
   vigil_fe_sq(&ZZ2, &p->Z);
   vigil_fe_add(&ZZ2, &ZZ2, &ZZ2);
-  vigil_fe_add(&t, &p->X, &p->Y);
-  vigil_fe_sq(&t, &t);
   vigil_fe_add(&r->Y, &YY, &XX);
   vigil_fe_sub(&r->Z, &YY, &XX);
   vigil_fe_sub_carry(&r->X, &t, &r->Y);
@@ -147,83 +121,47 @@ VIGIL_DEVICE void vigil_ge_p3_dbl(vigil_ge_p1p1 *r, const vigil_ge_p3 *p) {
 }
 
 /*
- * r = p + q (extended + cached -> completed). 4M. With p tight and q tight, or with
- * q.T2d in B(2) (a negated cached point):
- *   PP = (Y1 + X1)(Y2 + X2)       left B(2.02)
- *   MM = (Y1 - X1)(Y2 - X2)       left B(3.01)
- *   TT = T1 * 2dT2, ZZ2 = 2 Z1 Z2 (B(2.02))
- *   r = ((PP - MM : ZZ2 + TT), (PP + MM : ZZ2 - TT))
- *   bounds: X B(3.01), Y B(2.02), Z B(3.03), T sub_carry: tight.
- * HWCD08 section 3.1 ("add-2008-hwcd-3") with a = -1, k = 2d.
+ * What an addition takes from its left operand P = (X : Y : Z : T): Y + X (B(2.02)),
+ * Y - X (B(3.01)), T and Z (tight). From an extended point they are at hand
+ * (vigil_ge_addends_of_p3). From a completed point ((X : Z), (Y : T)), whose extended
+ * form is (XT : YZ : ZT : XY), they are formed without the extended point ever being
+ * whole (vigil_ge_addends_of_p1p1, 4M): XY first, then XT and YZ, which become the sum
+ * and the difference at once, then ZT, so that each input dies at its last product.
+ * Converting to extended first and adding after kept a completed and an extended point
+ * live together, the peak that took the multiplication loop past 128 registers.
  */
-VIGIL_DEVICE void vigil_ge_add_cached(vigil_ge_p1p1 *r, const vigil_ge_p3 *p,
-                                      const vigil_ge_cached *q) {
-  vigil_fe a, b, PP, MM, TT, ZZ2;
-  vigil_fe_add(&a, &p->Y, &p->X);
-  vigil_fe_sub(&b, &p->Y, &p->X);
-  vigil_fe_mul(&PP, &a, &q->YplusX);
-  vigil_fe_mul(&MM, &b, &q->YminusX);
-  vigil_fe_mul(&TT, &p->T, &q->T2d);
-  vigil_fe_mul(&ZZ2, &p->Z, &q->Z);
-  vigil_fe_add(&ZZ2, &ZZ2, &ZZ2);
-  vigil_fe_sub(&r->X, &PP, &MM);
-  vigil_fe_add(&r->Y, &PP, &MM);
-  vigil_fe_add(&r->Z, &ZZ2, &TT);
-  vigil_fe_sub_carry(&r->T, &ZZ2, &TT);
+typedef struct {
+  vigil_fe ypx, ymx, t, z;
+} vigil_ge_addends;
+
+VIGIL_DEVICE void vigil_ge_addends_of_p3(vigil_ge_addends *r, const vigil_ge_p3 *p) {
+  vigil_fe_add(&r->ypx, &p->Y, &p->X);
+  vigil_fe_sub(&r->ymx, &p->Y, &p->X);
+  r->t = p->T;
+  r->z = p->Z;
 }
 
-/*
- * r = p + q (extended + affine Niels -> completed). 3M: as vigil_ge_add_cached with
- * Z2 = 1, so ZZ2 = 2 Z1 (B(2.02)). q tight, or q.xy2d in B(2) (negated).
- */
-VIGIL_DEVICE void vigil_ge_add_niels(vigil_ge_p1p1 *r, const vigil_ge_p3 *p,
-                                     const vigil_ge_niels *q) {
-  vigil_fe a, b, PP, MM, TT, Z2;
-  vigil_fe_add(&a, &p->Y, &p->X);
-  vigil_fe_sub(&b, &p->Y, &p->X);
-  vigil_fe_mul(&PP, &a, &q->yplusx);
-  vigil_fe_mul(&MM, &b, &q->yminusx);
-  vigil_fe_mul(&TT, &p->T, &q->xy2d);
-  vigil_fe_add(&Z2, &p->Z, &p->Z);
-  vigil_fe_sub(&r->X, &PP, &MM);
-  vigil_fe_add(&r->Y, &PP, &MM);
-  vigil_fe_add(&r->Z, &Z2, &TT);
-  vigil_fe_sub_carry(&r->T, &Z2, &TT);
+VIGIL_DEVICE void vigil_ge_addends_of_p1p1(vigil_ge_addends *r, const vigil_ge_p1p1 *p) {
+  vigil_fe x3, y3;
+  vigil_fe_mul(&r->t, &p->X, &p->Y);
+  vigil_fe_mul(&x3, &p->X, &p->T);
+  vigil_fe_mul(&y3, &p->Y, &p->Z);
+  vigil_fe_add(&r->ypx, &y3, &x3);
+  vigil_fe_sub(&r->ymx, &y3, &x3);
+  vigil_fe_mul(&r->z, &p->Z, &p->T);
 }
 
-/* r = mask ? q : r for whole cached points (mask 0 or 0xffffffff). */
-VIGIL_DEVICE void vigil_ge_cached_cmov(vigil_ge_cached *r, const vigil_ge_cached *q, u32 mask) {
-  vigil_fe_cmov(&r->YplusX, &q->YplusX, mask);
-  vigil_fe_cmov(&r->YminusX, &q->YminusX, mask);
-  vigil_fe_cmov(&r->Z, &q->Z, mask);
-  vigil_fe_cmov(&r->T2d, &q->T2d, mask);
-}
-
-/* r = -r if neg (0 or 1), else r, without a branch: -(x, y) = (-x, y) swaps Y + X with
- * Y - X and negates T. Input tight; output tight except T2d in B(2). */
-VIGIL_DEVICE void vigil_ge_cached_cneg(vigil_ge_cached *r, u32 neg) {
-  u32 mask = 0u - neg;
-  vigil_fe t;
-  for (int i = 0; i < 10; i++) {
-    u32 x = (r->YplusX.v[i] ^ r->YminusX.v[i]) & mask;
-    r->YplusX.v[i] ^= x;
-    r->YminusX.v[i] ^= x;
-  }
-  vigil_fe_neg(&t, &r->T2d);
-  vigil_fe_cmov(&r->T2d, &t, mask);
-}
-
-/* The same for an affine Niels point: output tight except xy2d in B(2). */
-VIGIL_DEVICE void vigil_ge_niels_cneg(vigil_ge_niels *r, u32 neg) {
-  u32 mask = 0u - neg;
-  vigil_fe t;
-  for (int i = 0; i < 10; i++) {
-    u32 x = (r->yplusx.v[i] ^ r->yminusx.v[i]) & mask;
-    r->yplusx.v[i] ^= x;
-    r->yminusx.v[i] ^= x;
-  }
-  vigil_fe_neg(&t, &r->xy2d);
-  vigil_fe_cmov(&r->xy2d, &t, mask);
+/* The end of both additions below: from PP = (Y1 + X1)(Y2 + X2), MM = (Y1 - X1)(Y2 - X2),
+ * TT = T1 * 2dT2 and ZZ2 = 2 Z1 Z2 (all tight but ZZ2, B(2.02)), the completed point
+ * ((PP - MM : ZZ2 + TT), (PP + MM : ZZ2 - TT)): X B(3.01), Y B(2.02), Z B(3.03),
+ * T (sub_carry) tight. */
+VIGIL_DEVICE void vigil_ge_p1p1_from_products(vigil_ge_p1p1 *r, const vigil_fe *PP,
+                                              const vigil_fe *MM, const vigil_fe *TT,
+                                              const vigil_fe *ZZ2) {
+  vigil_fe_sub(&r->X, PP, MM);
+  vigil_fe_add(&r->Y, PP, MM);
+  vigil_fe_add(&r->Z, ZZ2, TT);
+  vigil_fe_sub_carry(&r->T, ZZ2, TT);
 }
 
 /* r = -p for an extended point: (-X : Y : Z : -T), re-carried to tight. */
@@ -255,6 +193,16 @@ VIGIL_DEVICE u32 vigil_ge_p3_has_small_order(const vigil_ge_p3 *p) {
   return vigil_ge_p2_is_identity(&q);
 }
 
+/* u = y^2 - 1 and v = d y^2 + 1 (tight, B(1.02)) from y^2 (tight). */
+VIGIL_DEVICE void vigil_ge_decompress_uv(vigil_fe *u, vigil_fe *v, const vigil_fe *yy) {
+  vigil_fe one;
+  vigil_fe_one(&one);
+  vigil_fe_sub_carry(u, yy, &one);
+  vigil_fe_set_d(v);
+  vigil_fe_mul(v, yy, v);
+  vigil_fe_add(v, v, &one);
+}
+
 /*
  * Decompression, exactly curve25519-dalek 4's CompressedEdwardsY::decompress:
  * s[0..8) is the 32-byte encoding as little-endian words. y = its low 255 bits, taken
@@ -263,18 +211,21 @@ VIGIL_DEVICE u32 vigil_ge_p3_has_small_order(const vigil_ge_p3 *p) {
  * negated when bit 255 is set (which leaves x = 0 at 0: "negative zero" decodes).
  * Returns 1 on success with r = (x, y, 1, xy), tight. v = d y^2 + 1 is never 0 (-1/d is
  * not a square), so this fails exactly when u/v is not a square.
- * Cost: one pow_p58 (251S + 11M) plus 4S + 10M.
+ *
+ * Only y is held across the exponentiation: u and v are computed again after it, y^2
+ * the second time as y * y, a different expression, so that the compiler does not keep
+ * the first values live instead (that took 40 registers more than a 128-register kernel
+ * has, and spilled). Cost: one pow_p58 (251S + 11M) plus 5S + 12M.
  */
 VIGIL_DEVICE u32 vigil_ge_decompress(vigil_ge_p3 *r, const u32 s[8]) {
-  vigil_fe y, yy, u, v, one, x, t;
+  vigil_fe y, yy, u, v, x, t;
   vigil_fe_from_words(&y, s);            /* tight */
-  vigil_fe_one(&one);
   vigil_fe_sq(&yy, &y);
-  vigil_fe_sub_carry(&u, &yy, &one);     /* y^2 - 1, tight */
-  vigil_fe_set_d(&t);
-  vigil_fe_mul(&v, &yy, &t);
-  vigil_fe_add(&v, &v, &one);            /* d y^2 + 1, B(1.02) */
-  u32 ok = vigil_fe_sqrt_ratio_i(&x, &u, &v);
+  vigil_ge_decompress_uv(&u, &v, &yy);
+  vigil_fe_sqrt_ratio_pow(&t, &u, &v);
+  vigil_fe_mul(&yy, &y, &y);
+  vigil_ge_decompress_uv(&u, &v, &yy);
+  u32 ok = vigil_fe_sqrt_ratio_finish(&x, &u, &v, &t);
   vigil_fe_neg(&t, &x);
   vigil_fe_carry(&t, &t);
   vigil_fe_cmov(&x, &t, 0u - (s[7] >> 31));

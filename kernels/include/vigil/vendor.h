@@ -13,6 +13,17 @@
 #ifndef VIGIL_VENDOR_H
 #define VIGIL_VENDOR_H
 
+/* Work-items per group (threads per block) of the one-item-per-signature and
+ * one-item-per-leaf kernels; the host launches with this (kernels/src/launch.rs). */
+#define VIGIL_GROUP 64
+
+/*
+ * An entry file that defines VIGIL_KERNEL_BLOCKS before including this one asks, under
+ * CUDA, that its kernels fit VIGIL_KERNEL_BLOCKS blocks of VIGIL_GROUP threads on one
+ * SM (__launch_bounds__): ptxas then keeps each thread within 65536 / (VIGIL_GROUP x
+ * VIGIL_KERNEL_BLOCKS) registers. OpenCL has no such bound; its compiler decides.
+ */
+
 #if defined(__OPENCL_VERSION__) || defined(__OPENCL_C_VERSION__)
 
 #define VIGIL_OPENCL 1
@@ -31,6 +42,8 @@ typedef long i64;
 #define VIGIL_CONSTANT __constant
 /* Memory shared by the work-items of one work-group / thread block. */
 #define VIGIL_LOCAL __local
+/* Qualifier of a pointer to such memory (CUDA's pointers need none). */
+#define VIGIL_LOCAL_PTR __local
 /* A library function: inlined where the compiler sees fit. */
 #define VIGIL_DEVICE static inline
 /* The index of this work-item in the whole launch (one dimension). */
@@ -68,10 +81,19 @@ typedef long long i64;
 #define __shared__ __attribute__((shared))
 #endif
 
+#ifndef __launch_bounds__
+#define __launch_bounds__(threads, blocks) __attribute__((launch_bounds(threads, blocks)))
+#endif
+#ifdef VIGIL_KERNEL_BLOCKS
+#define VIGIL_KERNEL \
+  extern "C" __global__ void __launch_bounds__(VIGIL_GROUP, VIGIL_KERNEL_BLOCKS)
+#else
 #define VIGIL_KERNEL extern "C" __global__ void
+#endif
 #define VIGIL_GLOBAL
 #define VIGIL_CONSTANT __constant__
 #define VIGIL_LOCAL __shared__
+#define VIGIL_LOCAL_PTR
 #define VIGIL_DEVICE static __device__ inline
 #define VIGIL_RESTRICT __restrict__
 

@@ -5,7 +5,9 @@
 //! every program for the architectures Vigil ships with and hand the PTX to ptxas,
 //! which reports each entry's registers, stack frame and spills against the budgets in
 //! `kernels/cuda-budget.tsv` (`kernels/cuda-check.sh`); the same PTX is what a node
-//! with those GPUs would otherwise compile at start-up.
+//! with those GPUs would otherwise compile at start-up, and what the cubins built ahead
+//! (`kernels/prebuilt/`) are assembled from. `sources.tsv` beside the PTX names each
+//! program's source hash and the NVRTC version.
 
 use std::path::PathBuf;
 
@@ -91,6 +93,21 @@ pub fn run(args: &KernelsArgs) -> anyhow::Result<()> {
     if failed > 0 {
         bail!("{failed} program(s) did not compile");
     }
+    // What the PTX came from, for kernels/prebuilt/manifest.tsv (kernels/cuda-check.sh).
+    let sources: String = vigil_kernels::ALL
+        .iter()
+        .map(|p| {
+            let hash = vigil_kernels::prebuilt::hex(&p.source_hash());
+            format!(
+                "{}\t{hash}\t{}.{}\n",
+                p.name,
+                version / 1000,
+                (version % 1000) / 10
+            )
+        })
+        .collect();
+    let path = args.emit.join("sources.tsv");
+    std::fs::write(&path, sources).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
