@@ -115,16 +115,19 @@ VIGIL_DEVICE void vigil_ed25519_compute_challenge(u32 k[8], const VIGIL_GLOBAL u
  * VIGIL_GROUP signatures so that the work-items of a warp touch adjacent words and every
  * offset within a signature's words is a constant: word w of signature s is at
  * (s / VIGIL_GROUP) * W * VIGIL_GROUP + w * VIGIL_GROUP + s % VIGIL_GROUP
- * (vigil_ed25519_slab; a buffer holds whole slabs: W x VIGIL_GROUP x ceil(n / VIGIL_GROUP) words). With a run-time stride (the batch
- * size) instead, the compiler kept dozens of 64-bit word offsets live in registers.
+ * (vigil_ed25519_slab; a buffer holds whole slabs, W x VIGIL_GROUP x ceil(n / VIGIL_GROUP)
+ * words). With a run-time stride (the batch size) instead, the compiler kept dozens of
+ * 64-bit word offsets live in registers.
  *
  *   table  336 words: [1..8](-A) as cached points, entry e at words 40e .. 40e + 40
  *          (Y + X, Y - X, Z, 2dT, ten limbs each), then S and k in signed radix 16
  *          (vigil_sc_recode16), 8 words each, at words 320 .. 336. One buffer for both,
  *          so that the multiplication's loop keeps one pointer, not two (a register
  *          that the 128-register loop spilled).
- *   state  1 word: 1 if the signature goes on to the curve arithmetic, 0 if it is
- *          already invalid (S >= L, A does not decompress, small-order A under strict)
+ *   state  1 word, plainly indexed: 1 if the signature goes on to the curve
+ *          arithmetic, 0 if it is already invalid (S >= L, A does not decompress,
+ *          small-order A under strict)
+ *
  * After the double-scalar multiplication, words 0 .. 40 of the table hold
  * R' = [S]B + [k](-A) in extended coordinates (X, Y, Z, T) instead of [1](-A): the loop
  * writes its result through the table's address, which it holds anyway, rather than
@@ -152,8 +155,9 @@ VIGIL_DEVICE void vigil_ed25519_get_fe(vigil_fe *f, const VIGIL_GLOBAL u32 *at) 
   for (int i = 0; i < 10; i++) f->v[i] = at[(u32)i * VIGIL_ED25519_STRIDE];
 }
 
-/* Stores the extended point p in cached form (Y + X, Y - X, Z, 2dT; vigil_ge_p3_to_cached),
- * one coordinate at a time, so that the cached point is never whole in registers. */
+/* Stores the extended point p in cached form (Y + X, Y - X, Z, 2dT, each carried to
+ * tight), one coordinate at a time, so that the cached point is never whole in
+ * registers. 1M. */
 VIGIL_DEVICE void vigil_ed25519_put_as_cached(VIGIL_GLOBAL u32 *at,
                                               const vigil_ge_p3 *p) {
   vigil_fe t;
@@ -314,14 +318,13 @@ VIGIL_DEVICE void vigil_ed25519_double_scalarmult(VIGIL_GLOBAL u32 *at,
   vigil_ge_p1p1_identity(&c);
   for (u32 i = 0; i < 64u; i++) {
     if (i != 0u) {
-      vigil_ge_p1p1_to_p2(&q, &c);
-      vigil_ge_p2_dbl(&c, &q);
-      vigil_ge_p1p1_to_p2(&q, &c);
-      vigil_ge_p2_dbl(&c, &q);
-      vigil_ge_p1p1_to_p2(&q, &c);
-      vigil_ge_p2_dbl(&c, &q);
-      vigil_ge_p1p1_to_p2(&q, &c);
-      vigil_ge_p2_dbl(&c, &q);
+      /* Rolled: unrolled, the loop body is four times larger and NVRTC takes 65 s over
+       * this kernel instead of 15 (kernels/README.md). */
+#pragma unroll 1
+      for (int j = 0; j < 4; j++) {
+        vigil_ge_p1p1_to_p2(&q, &c);
+        vigil_ge_p2_dbl(&c, &q);
+      }
     }
     vigil_ge_addends_of_p1p1(&e, &c);
     vigil_ed25519_add_a(&c, &e, at, vigil_ed25519_digit_of(vigil_ed25519_digit_at(dk, i)));
