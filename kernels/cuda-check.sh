@@ -12,8 +12,12 @@
 # network access to PyPI the first time.
 #
 # Then the cubins built ahead for sm_80 and sm_90 (kernels/prebuilt/, embedded in the
-# binary) are compared with the fresh ones, byte for byte (kernels/prebuilt.py): a change
+# binary): the same PTX, its `.version` lowered to PTX ISA 8.4 (CUDA 12.4; ptxas 12.4
+# rejects any instruction that ISA lacks, so this only assembles if none is used),
+# assembled by ptxas 12.4, so that R550 (CUDA 12.4) and every later driver loads them.
+# They are compared with kernels/prebuilt/ byte for byte (kernels/prebuilt.py): a change
 # to the kernels that is not rebuilt there fails. `--update-prebuilt` writes them instead.
+# Both ptxas builds are held to the budgets.
 #
 # Usage: kernels/cuda-check.sh [--update-prebuilt] [ARCH...]   (default: sm_80 sm_90)
 set -euo pipefail
@@ -25,8 +29,9 @@ if [ "${1:-}" = --update-prebuilt ]; then
 fi
 
 WHEELS=(nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37 nvidia-cuda-nvdisasm==13.5.37)
-# NVRTC 12.4, what a CUDA 12.4 node has: the probe must find and name it too.
-WHEELS12=(nvidia-cuda-nvrtc-cu12==12.4.127)
+# NVRTC 12.4, what a CUDA 12.4 node has: the probe must find and name it too; ptxas
+# 12.4 assembles the kernels built ahead.
+WHEELS12=(nvidia-cuda-nvrtc-cu12==12.4.127 nvidia-cuda-nvcc-cu12==12.4.131)
 venv=${VIGIL_CUDA_VENV:-target/cuda-venv}
 out=${VIGIL_CUDA_OUT:-target/cuda-kernels}
 archs=("$@")
@@ -39,10 +44,17 @@ fi
 nvidia=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))')
 lib=$(dirname "$(find "$nvidia" -name 'libnvrtc.so.13' | head -n 1)")
 lib12=$(dirname "$(find "$nvidia" -name 'libnvrtc.so.12' | head -n 1)")
-ptxas=$(find "$nvidia" -name ptxas -type f | head -n 1)
+ptxas_of() { # the ptxas of the wheels whose --version names release $1
+    local p
+    for p in $(find "$nvidia" -name ptxas -type f); do
+        if "$p" --version | grep -q "release $1,"; then echo "$p"; return; fi
+    done
+}
+ptxas=$(ptxas_of 13.5)
+ptxas12=$(ptxas_of 12.4)
 nvdisasm=$(find "$nvidia" -name nvdisasm -type f | head -n 1)
-[ -e "$lib/libnvrtc.so.13" ] && [ -e "$lib12/libnvrtc.so.12" ] && [ -x "$ptxas" ] && [ -x "$nvdisasm" ] ||
-    { echo "no NVRTC 13 and 12, ptxas or nvdisasm in $nvidia" >&2; exit 1; }
+[ -e "$lib/libnvrtc.so.13" ] && [ -e "$lib12/libnvrtc.so.12" ] && [ -x "$ptxas" ] && [ -x "$ptxas12" ] &&
+    [ -x "$nvdisasm" ] || { echo "no NVRTC 13 and 12, ptxas 13.5 and 12.4 or nvdisasm in $nvidia" >&2; exit 1; }
 
 cargo build -q --locked -p vigil
 
@@ -63,21 +75,30 @@ LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     target/debug/vigil kernels "${arch_args[@]}" --emit "$out"
 
 logs=()
+logs12=()
 for ptx in "$out"/*.ptx; do
     base=${ptx%.ptx}
     arch=${base##*.}
     "$ptxas" -v -arch="$arch" "$ptx" -o "$base.cubin" 2> "$base.ptxas.log"
     logs+=("$base.ptxas.log")
+    sed 's/^\.version [0-9.]*$/.version 8.4/' "$ptx" >"$base.isa84"
+    "$ptxas12" -v -arch="$arch" "$base.isa84" -o "$base.prebuilt.cubin" 2> "$base.ptxas12.log"
+    logs12+=("$base.ptxas12.log")
 done
 ptxas_build=$("$ptxas" --version | tail -n 1)
-echo "ptxas $ptxas_build"
+ptxas12_build=$("$ptxas12" --version | tail -n 1)
+echo "ptxas $ptxas_build; for the kernels built ahead, ptxas $ptxas12_build"
 nvrtc_version=$(cut -f 3 "$out/sources.tsv" | head -n 1)
-ptxas_major=$("$ptxas" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
-if [ -f "$out/ed25519.sm_80.cubin" ] && [ -f "$out/ed25519.sm_90.cubin" ]; then
+if [ -f "$out/ed25519.sm_80.prebuilt.cubin" ] && [ -f "$out/ed25519.sm_90.prebuilt.cubin" ]; then
     python3 kernels/prebuilt.py "$prebuilt_mode" "$out" \
-        "NVRTC $nvrtc_version, ptxas ${ptxas_build#Build }" "$((ptxas_major * 1000))"
+        "NVRTC $nvrtc_version (as PTX ISA 8.4), ptxas ${ptxas12_build#Build }" 12040
 fi
-python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs[@]}"
+echo "ptxas 13.5 (what NVRTC's PTX becomes on a CUDA 13 node):"
+report=0
+python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs[@]}" || report=1
+echo "ptxas 12.4 (the kernels built ahead, as shipped):"
+python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs12[@]}" || report=1
+[ "$report" -eq 0 ] || exit 1
 if [ -f "$out/ed25519.sm_90.cubin" ]; then
     "$nvdisasm" "$out/ed25519.sm_90.cubin" >"$out/ed25519.sm_90.sass"
     echo "static model of the Ed25519 verification (vigil_ed25519_scalarmult) on sm_90 (kernels/sass_model.py):"

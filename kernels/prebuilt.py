@@ -3,8 +3,9 @@
 
 Usage: prebuilt.py check|update BUILD_DIR TOOLCHAIN MIN_DRIVER
 
-BUILD_DIR is what kernels/cuda-check.sh made: `<program>.<arch>.cubin` from ptxas and
-`sources.tsv` from `vigil kernels` (program, source BLAKE3, NVRTC version). For every
+BUILD_DIR is what kernels/cuda-check.sh made: `<program>.<arch>.prebuilt.cubin` (the
+PTX as ISA 8.4, through ptxas 12.4) and `sources.tsv` from `vigil kernels` (program,
+source BLAKE3, NVRTC version); kernels/prebuilt/ holds them as `<program>.<arch>.cubin`. For every
 program and every architecture in ARCHS:
 
   check   the committed cubin must be byte for byte the fresh one, and the manifest's
@@ -36,6 +37,11 @@ def sources(build):
     return out
 
 
+def fresh_of(build, name):
+    """The fresh build of kernels/prebuilt/NAME (`x.sm_90.cubin` from `x.sm_90.prebuilt.cubin`)."""
+    return os.path.join(build, name[: -len(".cubin")] + ".prebuilt.cubin")
+
+
 def header():
     with open(MANIFEST, encoding="utf-8") as f:
         return [l for l in f if l.startswith("#")]
@@ -58,7 +64,7 @@ def main(argv):
     want = expected(build, toolchain, min_driver)
     if mode == "update":
         for name, _ in want:
-            shutil.copyfile(os.path.join(build, name), os.path.join(PREBUILT, name))
+            shutil.copyfile(fresh_of(build, name), os.path.join(PREBUILT, name))
         keep = {name for name, _ in want} | {"manifest.tsv"}
         for stale in set(os.listdir(PREBUILT)) - keep:
             os.remove(os.path.join(PREBUILT, stale))
@@ -73,7 +79,7 @@ def main(argv):
         problems.append("kernels/prebuilt/manifest.tsv does not list today's sources and toolchain")
     for name, _ in want:
         committed = os.path.join(PREBUILT, name)
-        fresh = os.path.join(build, name)
+        fresh = fresh_of(build, name)
         if not os.path.exists(committed):
             problems.append(f"kernels/prebuilt/{name} is missing")
             continue

@@ -2,10 +2,13 @@
 //!
 //! Compiling the Ed25519 program with NVRTC takes a minute or more of CPU at start-up
 //! (kernels/README.md has the figures), so a node with a common GPU would sit
-//! NOT_SERVING that long on every fresh start. `kernels/prebuild.sh` compiles every
-//! program with the pinned NVRTC and ptxas (the same compile path and options as the
-//! backend) into cubins under `kernels/prebuilt/`, listed with the BLAKE3 of the source
-//! they came from in `prebuilt/manifest.tsv`; the build script embeds them. At run time
+//! NOT_SERVING that long on every fresh start (and NVRTC 12.4, what a CUDA 12 node has,
+//! takes over ten minutes). `kernels/cuda-check.sh --update-prebuilt` compiles every
+//! program with the pinned NVRTC 13.5 (the same compile path and options as the
+//! backend), declares the PTX as ISA 8.4 and assembles it with the pinned ptxas 12.4, so
+//! that R550 (CUDA 12.4) and every later driver loads the cubins; they go under
+//! `kernels/prebuilt/`, listed with the BLAKE3 of the source they came from in
+//! `prebuilt/manifest.tsv`, and the build script embeds them. At run time
 //! a GPU takes the cubin of its architecture family when its source hash matches the
 //! program this binary carries and its driver is new enough ([`for_gpu`]); any other GPU
 //! compiles with NVRTC, as before.
