@@ -30,6 +30,13 @@ impl Program {
         *blake3::hash(self.source.as_bytes()).as_bytes()
     }
 
+    /// [`Program::source_hash`] in hex, as `prebuilt/manifest.tsv` writes it.
+    pub fn source_hex(&self) -> String {
+        blake3::Hash::from_bytes(self.source_hash())
+            .to_hex()
+            .to_string()
+    }
+
     /// Whether the program defines the entry kernel `name`.
     pub fn has_kernel(&self, name: &str) -> bool {
         self.kernels.contains(&name)

@@ -48,17 +48,12 @@ fn capability(arch: &str) -> Option<(i32, i32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-/// Hex of a hash.
-pub fn hex(hash: &[u8; 32]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The cubin of `program` for a GPU of compute capability `cc` under a driver of API
 /// version `driver`, if one was built ahead: the same major architecture and the
 /// highest minor not above the GPU's (a cubin runs on its own and later minor
 /// revisions), from this program's exact source, for a driver that loads it.
 pub fn for_gpu(program: &Program, cc: (i32, i32), driver: i32) -> Option<&'static Prebuilt> {
-    let source = hex(&program.source_hash());
+    let source = program.source_hex();
     PREBUILT
         .iter()
         .filter(|p| p.program == program.name && p.source_hash == source)
@@ -76,7 +71,7 @@ mod tests {
     #[test]
     fn every_program_is_built_ahead_for_every_arch_from_its_current_source() {
         for program in crate::ALL {
-            let source = hex(&program.source_hash());
+            let source = program.source_hex();
             for arch in ARCHS {
                 let built: Vec<_> = PREBUILT
                     .iter()

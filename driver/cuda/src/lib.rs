@@ -50,7 +50,7 @@ const NAME: &str = "cuda";
 /// The oldest driver this build's bindings work with: cudarc is built for the CUDA 12.4
 /// driver API (R550), whose entry points every later driver, CUDA 13 included, keeps.
 /// CI checks that every driver symbol the binary can load is exported by R550's
-/// libcuda (`driver/cuda/symbols.sh`).
+/// libcuda (`driver/cuda/driver-check.sh`).
 pub const MIN_DRIVER: i32 = 12_040;
 /// Signatures per batch at which a GPU is busy enough to reach its throughput.
 const PREFERRED_BATCH: usize = 65_536;
@@ -73,7 +73,8 @@ pub struct Versions {
     pub nvrtc: Option<i32>,
 }
 
-pub(crate) fn version_text(v: i32) -> String {
+/// A version as `major * 1000 + minor * 10` (CUDA's form), written `major.minor`.
+pub fn version_text(v: i32) -> String {
     format!("{}.{}", v / 1000, (v % 1000) / 10)
 }
 

@@ -5,8 +5,8 @@
 //! and an event, each a driver call with its own overhead. Here the batch is packed on
 //! the host into one page-locked buffer (arena and offset arrays side by side) and a
 //! graph that was captured and instantiated when the GPU was opened replays the whole
-//! sequence (one upload, the four Ed25519 kernels, one download) in a single launch. Nothing is
-//! allocated, compiled or instantiated while serving.
+//! sequence (one upload, the four Ed25519 kernels, one download) in a single launch.
+//! Nothing is allocated, compiled or instantiated while serving.
 //!
 //! A graph's sizes are fixed when it is captured, so batches are rounded up to a shape:
 //! the signature count to the next of [`SIG_BUCKETS`] and the arena to the next power of

@@ -45,14 +45,6 @@ typedef struct {
   vigil_fe X, Y, Z, T;
 } vigil_ge_p1p1;
 
-/* The identity (0, 1) in extended coordinates. */
-VIGIL_DEVICE void vigil_ge_p3_identity(vigil_ge_p3 *h) {
-  vigil_fe_zero(&h->X);
-  vigil_fe_one(&h->Y);
-  vigil_fe_one(&h->Z);
-  vigil_fe_zero(&h->T);
-}
-
 /* The identity as a completed point ((0 : 1), (1 : 1)). */
 VIGIL_DEVICE void vigil_ge_p1p1_identity(vigil_ge_p1p1 *h) {
   vigil_fe_zero(&h->X);

@@ -129,8 +129,8 @@ VIGIL_DEVICE u32 vigil_sc_is_canonical(const u32 s[8]) {
 /*
  * Signed radix-16 recoding of s < 2^253: s = sum_{i<64} e_i 16^i with e_i in [-8, 7]
  * for i < 63 and e_63 in [0, 2]. Digit i is nibble i (4 bits) of d, as a 4-bit two's
- * complement number: the top nibble of d[7] is e_63, and shifting the 256-bit d left by
- * 4 brings the next digit there (vigil_sc_digits_next).
+ * complement number: the top nibble of d[7] is e_63 (vigil_ed25519_digit_at reads digit
+ * i from memory).
  * Recoding from the bottom: t = nibble + carry (in [0, 16]); carry = t >= 8;
  * e = t - 16 carry. The top nibble of s < 2^253 is at most 1, so e_63 <= 2 and no
  * carry leaves it.
@@ -148,20 +148,6 @@ VIGIL_DEVICE void vigil_sc_recode16(u32 d[8], const u32 s[8]) {
     }
     d[w] = out;
   }
-}
-
-/* The top digit of the recoded d (in [-8, 8]), and d shifted left by one digit. */
-VIGIL_DEVICE i32 vigil_sc_digits_next(u32 d[8]) {
-  i32 e = (i32)((d[7] >> 28) ^ 8u) - 8; /* the nibble as 4-bit two's complement */
-  d[7] = (d[7] << 4) | (d[6] >> 28);
-  d[6] = (d[6] << 4) | (d[5] >> 28);
-  d[5] = (d[5] << 4) | (d[4] >> 28);
-  d[4] = (d[4] << 4) | (d[3] >> 28);
-  d[3] = (d[3] << 4) | (d[2] >> 28);
-  d[2] = (d[2] << 4) | (d[1] >> 28);
-  d[1] = (d[1] << 4) | (d[0] >> 28);
-  d[0] = d[0] << 4;
-  return e;
 }
 
 #endif /* VIGIL_SC25519_H */

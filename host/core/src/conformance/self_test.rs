@@ -21,8 +21,8 @@ const SELF_TEST_LEAVES: usize = 13;
 /// The start-up known-answer test: a few dozen edge cases (every `taming` case and two
 /// of every other kind) under every profile, and one Merkle root of 13 leaves of 0 to
 /// 1164 bytes. A backend that does not verify signatures ([`Backend::verifies`] false,
-/// an FPGA card without its Ed25519 engine) is tested on the root alone. A backend (or the daemon on its behalf) runs it before reporting itself
-/// serving; it takes a few milliseconds on the CPU backend. It blocks the calling thread
+/// an FPGA card without its Ed25519 engine) is tested on the root alone. A backend (or
+/// the daemon on its behalf) runs it before reporting itself serving; it takes a few milliseconds on the CPU backend. It blocks the calling thread
 /// while it waits for the backend (call it from `spawn_blocking` in async code).
 pub fn self_test(backend: &dyn Backend) -> Result<(), String> {
     let name = backend.info().name;

@@ -44,11 +44,9 @@ fn parse_arch(s: &str) -> Result<String, String> {
 pub fn run(args: &KernelsArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.emit)
         .with_context(|| format!("cannot create {}", args.emit.display()))?;
-    let version = vigil_cuda::nvrtc::version()?;
+    let nvrtc = vigil_cuda::version_text(vigil_cuda::nvrtc::version()?);
     eprintln!(
-        "NVRTC {}.{}: compiling {} program(s) for {}",
-        version / 1000,
-        (version % 1000) / 10,
+        "NVRTC {nvrtc}: compiling {} program(s) for {}",
         vigil_kernels::ALL.len(),
         args.arch.join(", ")
     );
@@ -96,15 +94,7 @@ pub fn run(args: &KernelsArgs) -> anyhow::Result<()> {
     // What the PTX came from, for kernels/prebuilt/manifest.tsv (kernels/cuda-check.sh).
     let sources: String = vigil_kernels::ALL
         .iter()
-        .map(|p| {
-            let hash = vigil_kernels::prebuilt::hex(&p.source_hash());
-            format!(
-                "{}\t{hash}\t{}.{}\n",
-                p.name,
-                version / 1000,
-                (version % 1000) / 10
-            )
-        })
+        .map(|p| format!("{}\t{}\t{nvrtc}\n", p.name, p.source_hex()))
         .collect();
     let path = args.emit.join("sources.tsv");
     std::fs::write(&path, sources).with_context(|| format!("cannot write {}", path.display()))?;
