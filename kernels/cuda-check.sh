@@ -45,9 +45,12 @@ nvidia=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.
 lib=$(dirname "$(find "$nvidia" -name 'libnvrtc.so.13' | head -n 1)")
 lib12=$(dirname "$(find "$nvidia" -name 'libnvrtc.so.12' | head -n 1)")
 ptxas_of() { # the ptxas of the wheels whose --version names release $1
-    local p
+    # (read whole first: `grep -q` on a pipe can close it early, and under pipefail
+    # the writer's SIGPIPE would fail the test at random)
+    local p v
     for p in $(find "$nvidia" -name ptxas -type f); do
-        if "$p" --version | grep -q "release $1,"; then echo "$p"; return; fi
+        v=$("$p" --version)
+        if grep -q "release $1," <<<"$v"; then echo "$p"; return; fi
     done
 }
 ptxas=$(ptxas_of 13.5)
