@@ -29,6 +29,7 @@ use vigil_kernels::launch::{self, Binding, Buffer, Element, Entry, HostData, Pla
 use vigil_kernels::names;
 use vigil_runtime::{DeviceQueue, Refusal};
 
+use crate::pocl::{self, Turn};
 use crate::DeviceSummary;
 use vigil_kernels::cache;
 
@@ -59,6 +60,10 @@ pub struct Opened {
     kernels: Kernels,
     slots: Vec<Slot>,
     max_alloc: u64,
+    /// Whether each batch must hold the process's [`Turn`] (a PoCL with the cache bug).
+    serial: bool,
+    /// The turn held by the batch in flight, when `serial`.
+    turn: Option<Turn>,
     /// Whether each program came from the on-disk cache.
     pub from_cache: bool,
 }
@@ -100,8 +105,17 @@ pub fn open(
         reduce: reduce_ok.then_some(reduce),
         _programs: [ed, mk],
     };
-    let mut slots = Vec::with_capacity(SLOTS);
-    for _ in 0..SLOTS {
+    let serial = pocl::needs_serial_commands(&summary.platform_version);
+    if serial {
+        tracing::info!(
+            device = %summary.name,
+            platform = %summary.platform_version,
+            "PoCL before 6.0: one batch in flight at a time in this process (its kernel cache is not safe for overlapping commands)"
+        );
+    }
+    let count = if serial { 1 } else { SLOTS };
+    let mut slots = Vec::with_capacity(count);
+    for _ in 0..count {
         slots.push(Slot::new(&context).map_err(|e| format!("allocating buffers: {e}"))?);
     }
     Ok(Opened {
@@ -109,6 +123,8 @@ pub fn open(
         context,
         kernels,
         slots,
+        serial,
+        turn: None,
         from_cache: ed_cached && mk_cached,
     })
 }
@@ -433,7 +449,18 @@ impl Opened {
         if let Some(why) = too_large(self.max_alloc, plan.largest_buffer_bytes()) {
             return Err(Refusal::Unfit(why));
         }
-        self.enqueue(slot, &plan).map_err(Refusal::Failed)
+        if self.serial {
+            self.turn = Some(Turn::take());
+        }
+        let enqueued = self.enqueue(slot, &plan).map_err(Refusal::Failed);
+        if enqueued.is_err() {
+            // Whatever was enqueued before the failure still runs; let it end first.
+            if let Some(queue) = self.slots.get(slot).map(|s| &s.queue) {
+                let _ = queue.finish();
+            }
+            self.turn = None;
+        }
+        enqueued
     }
 }
 
@@ -460,7 +487,9 @@ impl DeviceQueue for Opened {
     }
 
     fn wait(&mut self, _slot: usize, done: Event) -> Result<(), ClError> {
-        done.wait()
+        let waited = done.wait();
+        self.turn = None;
+        waited
     }
 
     fn verdicts(&self, slot: usize) -> &[u8] {

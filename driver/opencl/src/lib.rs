@@ -17,8 +17,11 @@
 //!   [`vigil_runtime`] worker driving this crate's `device` queues). Work goes to
 //!   the device with the least in flight; a device that fails is taken out of service
 //!   and its work comes back as `DeviceFailed`, which the scheduler re-runs elsewhere.
+//!   On PoCL before 6.0 batches run one at a time in the process instead (its kernel
+//!   cache aborts the process when commands of one kernel overlap; see `pocl`).
 
 mod device;
+mod pocl;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
