@@ -151,11 +151,21 @@ fn flatten(
     Ok(())
 }
 
-/// Names of the entry kernels: `VIGIL_KERNEL name(` at the start of a line.
+/// What follows the entry macro on a line that starts an entry kernel: `VIGIL_KERNEL
+/// name(` or `VIGIL_KERNEL_MAXREG(n) name(`.
+fn after_entry_macro(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    line.strip_prefix("VIGIL_KERNEL ").or_else(|| {
+        let rest = line.strip_prefix("VIGIL_KERNEL_MAXREG(")?;
+        Some(&rest[rest.find(')')? + 1..])
+    })
+}
+
+/// Names of the entry kernels, from the lines that start one.
 fn kernel_names(source: &str) -> Vec<String> {
     source
         .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("VIGIL_KERNEL "))
+        .filter_map(after_entry_macro)
         .filter_map(|rest| rest.split('(').next())
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())

@@ -105,5 +105,8 @@ python3 kernels/ptxas_report.py kernels/cuda-budget.tsv "${logs12[@]}" || report
 if [ -f "$out/ed25519.sm_90.cubin" ]; then
     "$nvdisasm" "$out/ed25519.sm_90.cubin" >"$out/ed25519.sm_90.sass"
     echo "static model of the Ed25519 verification (vigil_ed25519_scalarmult) on sm_90 (kernels/sass_model.py):"
-    python3 kernels/sass_model.py "$out/ed25519.sm_90.sass"
+    regs=$(awk '/Compiling entry function .vigil_ed25519_scalarmult/ { on = 1 }
+                on && /Used [0-9]+ registers/ { sub(/.*Used /, ""); print $1; exit }' \
+        "$out/ed25519.sm_90.ptxas.log")
+    python3 kernels/sass_model.py "$out/ed25519.sm_90.sass" 132 1.98 64 "${regs:?no register count for scalarmult}"
 fi

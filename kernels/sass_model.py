@@ -21,10 +21,12 @@ SASS_FILE is `nvdisasm` output of the Ed25519 cubin for one architecture. The mo
 3. Almost every instruction is a 32-bit integer ALU operation (IMAD, IADD3, LOP3, SHF,
    LEA); the CUDA C Programming Guide gives compute capability 8.x and 9.0 64 such
    results per clock per SM. So the issue bound is SMS x INT_LANES x CLOCK / instructions.
-4. Occupancy: REGISTERS per thread allow floor(65536 / (REGISTERS x 32)) warps per SM
-   (at most 64), which is printed beside the bound: with few warps, each scheduler has
-   little to switch to while a dependent IMAD (about 4 cycles) or a local-memory load
-   waits, and the kernel runs below the bound.
+4. Occupancy: REGISTERS per thread, allocated per warp in units of 256, allow
+   floor(65536 / (REGISTERS x 32 rounded up to 256)) warps per SM (at most 64), taken
+   in whole blocks of GROUP (64) threads; printed beside the bound: with few warps, each
+   scheduler has little to switch to while a dependent IMAD (about 4 cycles) or a load
+   waits, and the kernel runs below the bound. kernels/cuda-check.sh passes the
+   registers ptxas gave the kernel.
 
 Defaults: an H100 SXM / H200 (132 SMs, 1.98 GHz boost, 64 integer lanes, 128 registers).
 """
@@ -66,6 +68,9 @@ def count(lines):
     return c
 
 
+# Warps per block: the kernels run in blocks of VIGIL_GROUP = 64 threads.
+BLOCK_WARPS = 2
+
 def model(text, sms, clock_ghz, lanes, registers):
     lines = function(text.splitlines(), "vigil_ed25519_scalarmult")
     labels = {}
@@ -103,7 +108,8 @@ def model(text, sms, clock_ghz, lanes, registers):
     m_eq = lambda sm: sm[0] * S_IN_M + sm[1]
     total = loop_total * m_eq(TOTAL_SM) / m_eq(LOOP_SM)
     bound = sms * lanes * clock_ghz * 1e9 / total
-    warps = min(64, 65536 // (registers * 32))
+    per_warp = -(-registers * 32 // 256) * 256
+    warps = min(64, 65536 // per_warp) // BLOCK_WARPS * BLOCK_WARPS
     by_class = collections.Counter()
     for k, v in dynamic.items():
         cls = k.split(".")[0]
@@ -118,7 +124,7 @@ def model(text, sms, clock_ghz, lanes, registers):
     print(f"issue bound at {lanes} integer results/clock/SM x {sms} SMs x {clock_ghz} GHz: "
           f"{bound / 1e6:.1f} million verifications/s")
     print(f"occupancy at {registers} registers: {warps} warps of 64 per SM "
-          f"({warps // 4} per scheduler)")
+          f"({warps // BLOCK_WARPS} blocks of {BLOCK_WARPS} warps, {warps / 4:g} per scheduler)")
 
 
 def main(argv):

@@ -9,15 +9,16 @@
  * aligned. One work-item per signer; launches may be rounded up, so s < count is
  * checked. The per-signer table the later kernels share is laid out in slabs of VIGIL_GROUP signers (vigil_ed25519_slab in ed25519.h).
  *
- * Under CUDA every kernel is bounded to VIGIL_GROUP threads per block, 8 blocks per
- * SM: 512 threads, so at most 128 registers each (kernels/cuda-budget.tsv).
+ * Under CUDA each kernel has a register cap (VIGIL_KERNEL_MAXREG): the smallest at or
+ * above 128 at which ptxas spills nothing, for sm_80 and sm_90 alike (measured; the
+ * budgets are in kernels/cuda-budget.tsv). At 128 registers an SM holds 8 blocks of
+ * VIGIL_GROUP threads (16 warps); at 136 or 144, 7 (14 warps).
  */
-#define VIGIL_KERNEL_BLOCKS 8
 #include "vigil/vendor.h"
 #include "vigil/ed25519.h"
 
 /* k_out[8s .. 8s + 8) = SHA-512(R || A || M) mod L, little-endian words. */
-VIGIL_KERNEL vigil_ed25519_challenge(const VIGIL_GLOBAL u8 *arena,
+VIGIL_KERNEL_MAXREG(128) vigil_ed25519_challenge(const VIGIL_GLOBAL u8 *arena,
                         const VIGIL_GLOBAL u32 *leaf_start,
                         const VIGIL_GLOBAL u32 *msg_start,
                         const VIGIL_GLOBAL u32 *pubkey_at,
@@ -37,7 +38,7 @@ VIGIL_KERNEL vigil_ed25519_challenge(const VIGIL_GLOBAL u8 *arena,
 /* state[s] = 0 if signer s is already invalid under `profile` (S >= L, A does not
  * decompress, small-order A under strict), else 1, with [1..8](-A) and the digits of S
  * and k (k_in is what vigil_ed25519_challenge wrote) in its table. */
-VIGIL_KERNEL vigil_ed25519_prepare(const VIGIL_GLOBAL u8 *arena,
+VIGIL_KERNEL_MAXREG(136) vigil_ed25519_prepare(const VIGIL_GLOBAL u8 *arena,
                                    const VIGIL_GLOBAL u32 *pubkey_at,
                                    const VIGIL_GLOBAL u32 *sig_at,
                                    const VIGIL_GLOBAL u32 *k_in, u32 count, u32 profile,
@@ -52,7 +53,7 @@ VIGIL_KERNEL vigil_ed25519_prepare(const VIGIL_GLOBAL u8 *arena,
 
 /* R' = [S]B + [k](-A) into words 0 .. 40 of the table, for every signer whose state is
  * 1, from the table vigil_ed25519_prepare wrote. */
-VIGIL_KERNEL vigil_ed25519_scalarmult(VIGIL_GLOBAL u32 *table,
+VIGIL_KERNEL_MAXREG(144) vigil_ed25519_scalarmult(VIGIL_GLOBAL u32 *table,
                                       const VIGIL_GLOBAL u32 *state, u32 count) {
   VIGIL_LOCAL u32 base[VIGIL_ED25519_BASE_WORDS];
   vigil_ed25519_load_base(base);
@@ -64,7 +65,7 @@ VIGIL_KERNEL vigil_ed25519_scalarmult(VIGIL_GLOBAL u32 *table,
 
 /* verdict[s] = 1 if signer s's signature is valid under `profile` (0 strict, 1 rfc8032,
  * 2 zip215), else 0, from its state and R' (in its table). */
-VIGIL_KERNEL vigil_ed25519_check(const VIGIL_GLOBAL u8 *arena,
+VIGIL_KERNEL_MAXREG(128) vigil_ed25519_check(const VIGIL_GLOBAL u8 *arena,
                                  const VIGIL_GLOBAL u32 *sig_at,
                                  const VIGIL_GLOBAL u32 *state,
                                  const VIGIL_GLOBAL u32 *table, u32 count, u32 profile,

@@ -23,10 +23,16 @@ use vigil_kernels::launch::{self, Binding, Buffer, HostData, Launch, Plan, Step,
 /// `(name, [(type, param name)])` of every `VIGIL_KERNEL` in `source`.
 fn signatures(source: &str) -> Vec<(String, Vec<(Ty, String)>)> {
     let mut out = Vec::new();
-    // An entry starts a line with `VIGIL_KERNEL name(` (as the build script finds them).
+    // An entry starts a line with `VIGIL_KERNEL name(` or `VIGIL_KERNEL_MAXREG(n) name(`
+    // (as the build script finds them).
     let starts = source.match_indices('\n').map(|(i, _)| i + 1);
     for at in std::iter::once(0).chain(starts) {
-        let Some(after) = source[at..].strip_prefix("VIGIL_KERNEL ") else {
+        let line = &source[at..];
+        let after = if let Some(rest) = line.strip_prefix("VIGIL_KERNEL ") {
+            rest
+        } else if let Some(rest) = line.strip_prefix("VIGIL_KERNEL_MAXREG(") {
+            &rest[rest.find(')').unwrap() + 1..]
+        } else {
             continue;
         };
         let open = after.find('(').unwrap();

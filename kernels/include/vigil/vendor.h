@@ -18,10 +18,10 @@
 #define VIGIL_GROUP 64
 
 /*
- * An entry file that defines VIGIL_KERNEL_BLOCKS before including this one asks, under
- * CUDA, that its kernels fit VIGIL_KERNEL_BLOCKS blocks of VIGIL_GROUP threads on one
- * SM (__launch_bounds__): ptxas then keeps each thread within 65536 / (VIGIL_GROUP x
- * VIGIL_KERNEL_BLOCKS) registers. OpenCL has no such bound; its compiler decides.
+ * VIGIL_KERNEL_MAXREG(n) declares an entry point whose threads must fit in n registers
+ * under CUDA (__maxnreg__, CUDA 12.4 and later): the Ed25519 kernels take the smallest
+ * cap at which ptxas keeps them free of spills (kernels/cuda-budget.tsv). OpenCL has no
+ * such bound; its compiler decides.
  */
 
 #if defined(__OPENCL_VERSION__) || defined(__OPENCL_C_VERSION__)
@@ -36,6 +36,7 @@ typedef long i64;
 
 /* A kernel entry point (extern "C" under CUDA, so it keeps its name). */
 #define VIGIL_KERNEL __kernel void
+#define VIGIL_KERNEL_MAXREG(n) __kernel void
 /* Pointer to device memory written or read by the host. */
 #define VIGIL_GLOBAL __global
 /* A read-only table at file scope, placed in constant memory. */
@@ -81,15 +82,8 @@ typedef long long i64;
 #define __shared__ __attribute__((shared))
 #endif
 
-#ifndef __launch_bounds__
-#define __launch_bounds__(threads, blocks) __attribute__((launch_bounds(threads, blocks)))
-#endif
-#ifdef VIGIL_KERNEL_BLOCKS
-#define VIGIL_KERNEL \
-  extern "C" __global__ void __launch_bounds__(VIGIL_GROUP, VIGIL_KERNEL_BLOCKS)
-#else
 #define VIGIL_KERNEL extern "C" __global__ void
-#endif
+#define VIGIL_KERNEL_MAXREG(n) extern "C" __global__ void __maxnreg__(n)
 #define VIGIL_GLOBAL
 #define VIGIL_CONSTANT __constant__
 #define VIGIL_LOCAL __shared__
@@ -99,6 +93,9 @@ typedef long long i64;
 
 #if defined(__clang__) && !defined(__CUDACC_RTC__) && !defined(__CUDA_ARCH_LIST__) && \
     !defined(__CUDA_RUNTIME_H__)
+/* clang has no register-cap attribute: the cap is checked where it applies, by
+ * NVRTC and ptxas (kernels/cuda-check.sh). */
+#define __maxnreg__(n)
 /* clang without the CUDA headers: read the PTX special registers directly. */
 #define VIGIL_GLOBAL_ID() \
   ((u32)(__nvvm_read_ptx_sreg_ctaid_x() * __nvvm_read_ptx_sreg_ntid_x() + \
