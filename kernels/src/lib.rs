@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod launch;
 pub mod prebuilt;
+pub mod wgsl;
 
 include!(concat!(env!("OUT_DIR"), "/entries.rs"));
 

@@ -13,13 +13,14 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use clap::ValueEnum;
 use vigil_core::cpu::CpuBackend;
 use vigil_core::Backend;
 use vigil_cuda::CudaBackend;
 use vigil_fpga::FpgaBackend;
 use vigil_opencl::{OpenclBackend, Select};
+use vigil_wgpu::WgpuBackend;
 
 /// A backend choice on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,9 +81,10 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
             Choice::Cuda => probe_cuda(),
             Choice::Fpga => probe_fpga(),
             Choice::FpgaSim => probe_fpga_sim(),
+            Choice::Wgpu => probe_wgpu(),
             _ => Probe {
                 name,
-                status: Err(absent_reason(name, label)),
+                status: Err(format!("{label} is not a device family")),
                 devices: Vec::new(),
             },
         })
@@ -156,6 +158,19 @@ fn probe_cuda() -> Probe {
     probe
 }
 
+/// Opens wgpu as `--backend wgpu` would (pipelines built and self-tested on every
+/// adapter it selects) and reports each adapter.
+fn probe_wgpu() -> Probe {
+    let opened = WgpuBackend::open(vigil_wgpu::Select::HardwareElseSoftware).map(|b| {
+        let devices = b
+            .devices()
+            .into_iter()
+            .map(|d| (d.summary.to_string(), d.status));
+        (b.info().devices.len(), devices.collect())
+    });
+    probe_report("wgpu", "adapter(s)", opened)
+}
+
 /// Where the XDMA driver's character devices are: `$VIGIL_XDMA_DIR`, else `/dev`.
 fn xdma_dir() -> std::path::PathBuf {
     std::env::var_os("VIGIL_XDMA_DIR").map_or_else(|| "/dev".into(), Into::into)
@@ -219,7 +234,8 @@ fn opencl_options(select: Select) -> vigil_opencl::Options {
 pub const AUTO_DEVICE_MIN: usize = 4_096;
 
 /// The accelerators `auto` uses, fastest first: NVIDIA GPUs through CUDA, else OpenCL
-/// GPUs and accelerators (the same GPU is not driven through both). Absent families are
+/// GPUs and accelerators, else wgpu's hardware adapters that verify signatures (the
+/// same GPU is not driven through two APIs; software adapters never). Absent families are
 /// skipped quietly (that is what `auto` means); present ones that fail are logged.
 fn auto_accelerators() -> Vec<Arc<dyn Backend>> {
     let mut found: Vec<Arc<dyn Backend>> = Vec::new();
@@ -231,15 +247,20 @@ fn auto_accelerators() -> Vec<Arc<dyn Backend>> {
         Err(e) => tracing::debug!(error = %e, "auto: no CUDA GPU"),
     }
     match OpenclBackend::open(&opencl_options(Select::Accelerators)) {
-        Ok(b) => found.push(Arc::new(b)),
+        Ok(b) => {
+            found.push(Arc::new(b));
+            return found;
+        }
         Err(e) => tracing::debug!(error = %e, "auto: no OpenCL accelerator"),
     }
+    match WgpuBackend::open(vigil_wgpu::Select::Hardware) {
+        // An adapter whose WGSL port lacks the Ed25519 kernels would refuse the large
+        // batches `auto` sends it.
+        Ok(b) if b.verifies() => found.push(Arc::new(b)),
+        Ok(_) => tracing::debug!("auto: wgpu adapters compute Merkle roots only; not used"),
+        Err(e) => tracing::debug!(error = %e, "auto: no wgpu GPU"),
+    }
     found
-}
-
-/// Why a driver family cannot run here (its driver is not written yet).
-fn absent_reason(name: &str, label: &str) -> String {
-    format!("this build has no {label} driver: driver/{name} is not written yet")
 }
 
 /// Opens the chosen backend and runs its self-test.
@@ -272,6 +293,12 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
                     .context("backend opencl is not available")?,
             ))
         }
+        Choice::Wgpu => {
+            return Ok(Arc::new(
+                WgpuBackend::open(vigil_wgpu::Select::HardwareElseSoftware)
+                    .context("backend wgpu is not available")?,
+            ))
+        }
         // The card's driver runs its own known-answer self-test at open (a Merkle root, a
         // subtree-node root and, with CAPS.VERIFY, signatures under every profile); the
         // shared self-test's batch would take the simulated card minutes.
@@ -291,17 +318,6 @@ pub fn open(choice: Choice, threads: Option<usize>) -> anyhow::Result<Arc<dyn Ba
             tracing::warn!("the null backend verifies nothing and rejects every signature");
             // It cannot pass the self-test by design (it accepts nothing).
             return Ok(Arc::new(null::NullBackend));
-        }
-        other => {
-            let (_, name, label) = FAMILIES
-                .iter()
-                .find(|(c, _, _)| *c == other)
-                .copied()
-                .context("unknown backend")?;
-            bail!(
-                "backend {name} is not available: {}",
-                absent_reason(name, label)
-            );
         }
     };
     self_test(backend.as_ref())?;

@@ -1,0 +1,456 @@
+//! One wgpu adapter as a [`vigil_runtime::DeviceQueue`]: pipelines built once, slots of
+//! buffers reused, a plan of the launch contract recorded as one command buffer.
+//!
+//! Each slot owns the contract's buffers (grown to the next power of two, then reused),
+//! a uniform buffer holding every launch's `u32` arguments (one aligned row per launch:
+//! all of a plan's launches are recorded before it is submitted, so each needs its own
+//! row) and a staging buffer the result is copied into and mapped from. A plan is one
+//! submission: the uploads through the queue, then one compute pass with a dispatch per
+//! launch (WebGPU orders each dispatch's storage writes before the next's reads), then
+//! the copy of the result. Waiting is a poll for that submission and the map.
+//!
+//! WGSL has no bytes in storage, so the arena goes up as words (its tail zero padded, and
+//! one zero word more so an unaligned read of the last bytes stays inside the buffer) and
+//! verdicts come back as one word per signature, turned into the bytes the runtime
+//! checks (any word other than 0 or 1 becomes a byte the runtime rejects as a fault).
+
+use std::sync::mpsc;
+
+use vigil_core::{Batch, Leaves, Profile};
+use vigil_kernels::launch::{self, Binding, Buffer, Entry, HostData, Plan, Step, Ty};
+use vigil_runtime::{DeviceQueue, Refusal};
+
+use crate::gpu::{Error, Gpu};
+
+/// Batches one adapter holds at once.
+pub const SLOTS: usize = 2;
+/// Bytes of one launch's arguments in the uniform buffer (WGSL reads uniforms in rows
+/// of 16 bytes; the contract's entries have at most two `u32` arguments).
+const ARGS_BYTES: u64 = 16;
+
+/// One entry point's pipeline and its bind group layout.
+struct Kernel {
+    entry: &'static Entry,
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// A device buffer that grows to the next power of two and is otherwise reused.
+struct Grow {
+    buf: Option<wgpu::Buffer>,
+    usage: wgpu::BufferUsages,
+}
+
+impl Grow {
+    fn new(usage: wgpu::BufferUsages) -> Grow {
+        Grow { buf: None, usage }
+    }
+
+    /// The buffer, at least `bytes` long (a new one if the old was shorter).
+    fn ensure(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        let need = bytes.max(16).next_power_of_two();
+        match &self.buf {
+            Some(b) if b.size() >= need => b.clone(),
+            _ => {
+                let b = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: need,
+                    usage: self.usage,
+                    mapped_at_creation: false,
+                });
+                self.buf = Some(b.clone());
+                b
+            }
+        }
+    }
+}
+
+/// What a slot's result is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Result_ {
+    Verdicts(usize),
+    Root,
+}
+
+/// One batch's buffers.
+struct Slot {
+    bufs: Vec<Grow>,
+    args: Grow,
+    staging: Grow,
+    result: Result_,
+    /// The staging range being mapped, in bytes, and where the map's outcome arrives.
+    mapped: Option<(u64, mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>)>,
+    verdicts: Vec<u8>,
+    root: [u32; 8],
+}
+
+impl Slot {
+    fn new() -> Slot {
+        let storage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC;
+        Slot {
+            bufs: Buffer::ALL.iter().map(|_| Grow::new(storage)).collect(),
+            args: Grow::new(wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST),
+            staging: Grow::new(wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST),
+            result: Result_::Root,
+            mapped: None,
+            verdicts: Vec::new(),
+            root: [0; 8],
+        }
+    }
+}
+
+/// Bytes the device buffer `b` needs for `elements` of the plan's elements (see the
+/// module doc: the arena padded, verdicts as words).
+fn device_bytes(b: Buffer, elements: usize) -> u64 {
+    let bytes = match b {
+        Buffer::Arena => elements.next_multiple_of(4) + 4,
+        _ => elements.saturating_mul(4),
+    };
+    u64::try_from(bytes).unwrap_or(u64::MAX)
+}
+
+/// The device's side of one adapter.
+pub struct Opened {
+    gpu: Gpu,
+    kernels: Vec<Kernel>,
+    slots: Vec<Slot>,
+    limits: wgpu::Limits,
+}
+
+impl Opened {
+    /// Builds the pipeline of every entry the WGSL port has, and the slots.
+    pub fn open(gpu: Gpu) -> Result<Opened, Error> {
+        let mut kernels = Vec::new();
+        for entry in launch::ENTRIES {
+            let Some(source) = vigil_kernels::wgsl::entry_module(entry) else {
+                continue;
+            };
+            let read_only: Vec<bool> = entry
+                .params
+                .iter()
+                .filter_map(|p| match p.ty {
+                    Ty::ConstU8Ptr | Ty::ConstU32Ptr => Some(true),
+                    Ty::U8Ptr | Ty::U32Ptr => Some(false),
+                    Ty::U32 => None,
+                })
+                .collect();
+            let uniform = entry.params.iter().any(|p| p.ty == Ty::U32);
+            let started = std::time::Instant::now();
+            let (pipeline, layout) =
+                gpu.pipeline_with_layout(&source, entry.name, &read_only, uniform)?;
+            tracing::debug!(
+                entry = entry.name,
+                seconds = started.elapsed().as_secs_f64(),
+                "WGSL pipeline built"
+            );
+            kernels.push(Kernel {
+                entry,
+                pipeline,
+                layout,
+            });
+        }
+        let limits = gpu.limits();
+        Ok(Opened {
+            gpu,
+            kernels,
+            slots: (0..SLOTS).map(|_| Slot::new()).collect(),
+            limits,
+        })
+    }
+
+    fn has(&self, entry: &Entry) -> bool {
+        self.kernels.iter().any(|k| k.entry.name == entry.name)
+    }
+
+    /// Whether every Ed25519 entry has been ported (else the device does roots only).
+    pub fn has_ed25519(&self) -> bool {
+        launch::ED25519.iter().all(|e| self.has(e))
+    }
+
+    /// Whether the Merkle entries a root needs have been ported.
+    pub fn has_merkle(&self) -> bool {
+        self.has(&launch::MERKLE_LEAVES) && self.has(&launch::MERKLE_LEVEL)
+    }
+
+    /// Why `plan` does not fit this device's limits, if it does not.
+    fn unfit(&self, plan: &Plan<'_>) -> Option<String> {
+        let most = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        for b in Buffer::ALL {
+            let bytes = device_bytes(b, plan.sizes[b.index()]);
+            if bytes > most {
+                return Some(format!(
+                    "the batch needs a {bytes}-byte {b:?} buffer; the adapter binds at most {most}"
+                ));
+            }
+        }
+        let groups = u64::from(self.limits.max_compute_workgroups_per_dimension);
+        for l in plan.launches() {
+            if !self.has(l.entry) {
+                return Some(format!("{} is not ported to WGSL", l.entry.name));
+            }
+            if l.groups() as u64 > groups {
+                return Some(format!(
+                    "{} needs {} workgroups; the adapter dispatches at most {groups}",
+                    l.entry.name,
+                    l.groups()
+                ));
+            }
+        }
+        None
+    }
+
+    /// Records and submits `plan` on `slot`.
+    fn submit(&mut self, slot: usize, plan: &Plan<'_>) -> Result<wgpu::SubmissionIndex, Error> {
+        let Opened {
+            gpu,
+            kernels,
+            slots,
+            limits,
+            ..
+        } = self;
+        let s = &mut slots[slot];
+        let device = gpu.device();
+        let queue = gpu.queue();
+        let row = u64::from(limits.min_uniform_buffer_offset_alignment).max(ARGS_BYTES);
+        gpu.validated("recording a batch", || {
+            for b in Buffer::ALL {
+                let elements = plan.sizes[b.index()];
+                if elements > 0 {
+                    s.bufs[b.index()].ensure(device, device_bytes(b, elements));
+                }
+            }
+            let launches = plan.launches().count().max(1) as u64;
+            s.args.ensure(device, launches * row);
+            let mut args = vec![0u8; usize::try_from(launches * row).unwrap_or(0)];
+            let mut encoder =
+                device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+            let mut groups = Vec::new();
+            let mut result = None;
+            for step in &plan.steps {
+                match *step {
+                    Step::Upload(b, data) => upload(queue, &s.bufs[b.index()], data),
+                    Step::Launch(l) => {
+                        // Every launch's kernel exists (checked by `unfit`).
+                        let Some(k) = kernels.iter().find(|k| k.entry.name == l.entry.name) else {
+                            continue;
+                        };
+                        let at = groups.len() as u64 * row;
+                        let mut entries = Vec::new();
+                        let mut words = Vec::new();
+                        for arg in l.arguments() {
+                            match arg {
+                                Binding::Buffer(b) => entries.push(
+                                    s.bufs[b.index()]
+                                        .buf
+                                        .as_ref()
+                                        .map(|buf| buf.as_entire_binding()),
+                                ),
+                                Binding::U32(v) => words.push(v),
+                            }
+                        }
+                        let mut bind: Vec<wgpu::BindGroupEntry<'_>> = entries
+                            .into_iter()
+                            .flatten()
+                            .zip(0u32..)
+                            .map(|(resource, binding)| wgpu::BindGroupEntry { binding, resource })
+                            .collect();
+                        if !words.is_empty() {
+                            let start = usize::try_from(at).unwrap_or(0);
+                            for (i, w) in words.iter().enumerate() {
+                                args[start + 4 * i..start + 4 * i + 4]
+                                    .copy_from_slice(&w.to_le_bytes());
+                            }
+                            if let Some(buf) = s.args.buf.as_ref() {
+                                bind.push(wgpu::BindGroupEntry {
+                                    binding: u32::try_from(bind.len()).unwrap_or(u32::MAX),
+                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                        buffer: buf,
+                                        offset: at,
+                                        size: wgpu::BufferSize::new(ARGS_BYTES),
+                                    }),
+                                });
+                            }
+                        }
+                        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: None,
+                            layout: &k.layout,
+                            entries: &bind,
+                        });
+                        // At most max_compute_workgroups_per_dimension (checked by `unfit`).
+                        let n = u32::try_from(l.groups()).unwrap_or(u32::MAX);
+                        groups.push((k, group, n));
+                    }
+                    Step::Download(b, n) => result = Some((b, n)),
+                }
+            }
+            if let Some(buf) = s.args.buf.as_ref() {
+                queue.write_buffer(buf, 0, &args);
+            }
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+                for (k, group, n) in &groups {
+                    pass.set_pipeline(&k.pipeline);
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*n, 1, 1);
+                }
+            }
+            let (b, n) = result.unwrap_or((Buffer::NodesA, 8));
+            s.result = if b == Buffer::Verdict {
+                Result_::Verdicts(n)
+            } else {
+                Result_::Root
+            };
+            let bytes = 4 * n as u64;
+            let staging = s.staging.ensure(device, bytes);
+            if let Some(src) = s.bufs[b.index()].buf.as_ref() {
+                encoder.copy_buffer_to_buffer(src, 0, &staging, 0, bytes.next_multiple_of(4));
+            }
+            let index = queue.submit([encoder.finish()]);
+            let (tx, rx) = mpsc::channel();
+            staging
+                .slice(..bytes)
+                .map_async(wgpu::MapMode::Read, move |r| drop(tx.send(r)));
+            s.mapped = Some((bytes, rx));
+            index
+        })
+    }
+
+    /// Plans `plan` for this device: `Unfit` past its limits, else submitted.
+    fn run(
+        &mut self,
+        slot: usize,
+        plan: Result<Plan<'_>, launch::TooLarge>,
+    ) -> Result<wgpu::SubmissionIndex, Refusal<Error>> {
+        let plan = plan.map_err(|e| Refusal::Unfit(e.to_string()))?;
+        if let Some(why) = self.unfit(&plan) {
+            return Err(Refusal::Unfit(why));
+        }
+        self.submit(slot, &plan).map_err(Refusal::Failed)
+    }
+}
+
+/// Queues the copy of `data` into `dest`: words as they are, bytes as whole words with
+/// a zero tail (the copy's length must be a multiple of 4).
+fn upload(queue: &wgpu::Queue, dest: &Grow, data: HostData<'_>) {
+    let Some(buf) = dest.buf.as_ref() else {
+        return;
+    };
+    match data {
+        HostData::U32(words) => {
+            if !words.is_empty() {
+                let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+                queue.write_buffer(buf, 0, &bytes);
+            }
+        }
+        HostData::U8(bytes) => {
+            let whole = bytes.len() / 4 * 4;
+            if whole > 0 {
+                queue.write_buffer(buf, 0, &bytes[..whole]);
+            }
+            let mut tail = [0u8; 8];
+            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+            queue.write_buffer(buf, whole as u64, &tail);
+        }
+    }
+}
+
+impl DeviceQueue for Opened {
+    type Done = wgpu::SubmissionIndex;
+    type Error = Error;
+
+    fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn verifies(&self) -> bool {
+        self.has_ed25519()
+    }
+
+    fn enqueue_verify(
+        &mut self,
+        slot: usize,
+        batch: &Batch,
+        profile: Profile,
+    ) -> Result<wgpu::SubmissionIndex, Refusal<Error>> {
+        if !self.has_ed25519() {
+            return Err(Refusal::Unfit(
+                "this build's WGSL port has no Ed25519 kernels yet".into(),
+            ));
+        }
+        self.run(slot, Plan::verify(batch, profile))
+    }
+
+    fn enqueue_merkle(
+        &mut self,
+        slot: usize,
+        leaves: &Leaves,
+    ) -> Result<wgpu::SubmissionIndex, Refusal<Error>> {
+        let fused = self.has(&launch::MERKLE_REDUCE)
+            && self.limits.max_compute_invocations_per_workgroup
+                >= vigil_kernels::MERKLE_REDUCE_GROUP;
+        self.run(slot, Plan::merkle(leaves, fused))
+    }
+
+    fn wait(&mut self, slot: usize, done: wgpu::SubmissionIndex) -> Result<(), Error> {
+        let device = self.gpu.device();
+        device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(done),
+                timeout: None,
+            })
+            .map_err(|e| Error::Wait(e.to_string()))?;
+        let s = &mut self.slots[slot];
+        let (bytes, rx) = s
+            .mapped
+            .take()
+            .ok_or_else(|| Error::Wait("no result was mapped".into()))?;
+        rx.recv()
+            .map_err(|e| Error::Wait(e.to_string()))?
+            .map_err(|e| Error::Wait(e.to_string()))?;
+        let staging = s
+            .staging
+            .buf
+            .as_ref()
+            .ok_or_else(|| Error::Wait("no staging buffer".into()))?;
+        let words: Vec<u32> = {
+            let view = staging
+                .slice(..bytes)
+                .get_mapped_range()
+                .map_err(|e| Error::Wait(e.to_string()))?;
+            view.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        staging.unmap();
+        match s.result {
+            Result_::Verdicts(n) => {
+                s.verdicts.clear();
+                s.verdicts.extend(
+                    words
+                        .iter()
+                        .take(n)
+                        .map(|&w| u8::try_from(w).unwrap_or(u8::MAX)),
+                );
+            }
+            Result_::Root => {
+                for (r, w) in s.root.iter_mut().zip(&words) {
+                    *r = *w;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn verdicts(&self, slot: usize) -> &[u8] {
+        &self.slots[slot].verdicts
+    }
+
+    fn root(&self, slot: usize) -> Option<[u32; 8]> {
+        (self.slots[slot].result == Result_::Root).then_some(self.slots[slot].root)
+    }
+}

@@ -1,0 +1,1 @@
+// ed25519.wgsl: not written yet (issue 19).

@@ -1,0 +1,1 @@
+// ed25519_base.wgsl: not written yet (issue 19).

@@ -1,0 +1,1 @@
+// fe25519.wgsl: not written yet (issue 19).

@@ -1,0 +1,1 @@
+// ge25519.wgsl: not written yet (issue 19).

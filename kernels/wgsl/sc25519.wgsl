@@ -1,0 +1,1 @@
+// sc25519.wgsl: not written yet (issue 19).

@@ -1,0 +1,1 @@
+// sha512.wgsl: not written yet (issue 19).
