@@ -80,6 +80,7 @@ pub fn library(names: &[&str]) -> String {
 
 /// The entry files of the port, by entry name (`kernels/wgsl/entry/<name>.wgsl`).
 const ENTRY_FILES: &[(&str, &str)] = &[
+    entry!("vigil_ed25519_challenge"),
     entry!("vigil_merkle_leaves"),
     entry!("vigil_merkle_level"),
     entry!("vigil_merkle_reduce"),

@@ -66,20 +66,6 @@ fn module_of(entry: &Entry) -> String {
     format!("{}\n{file}", merkle_library())
 }
 
-/// Bytes as the arena is bound: little-endian words, zero-padded, one extra zero word.
-fn arena_words(bytes: &[u8]) -> Vec<u32> {
-    let mut words: Vec<u32> = bytes
-        .chunks(4)
-        .map(|c| {
-            let mut w = [0u8; 4];
-            w[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(w)
-        })
-        .collect();
-    words.push(0);
-    words
-}
-
 fn words_of(hash: &[u8; 32]) -> Vec<u32> {
     hash.chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -193,7 +179,7 @@ fn device_root(gpu: &Gpu, pipelines: &Pipelines, leaves: &Leaves, fused: bool) -
         match step {
             Step::Upload(b, data) => {
                 let words = match data {
-                    HostData::U8(bytes) => arena_words(bytes),
+                    HostData::U8(bytes) => common::arena_words(bytes),
                     HostData::U32(words) => words.to_vec(),
                 };
                 buffers.insert(*b, words);
@@ -239,7 +225,7 @@ fn device_hashes(gpu: &Gpu, arena: &Arena, leaf: bool, key: &[u32], flags: u32) 
     let pipeline = gpu
         .pipeline(&format!("{}\n{HASH_TEST}", merkle_library()), "hash_test")
         .unwrap();
-    let words = arena_words(&arena.bytes);
+    let words = common::arena_words(&arena.bytes);
     let spans: Vec<u32> = arena
         .spans
         .iter()
@@ -393,7 +379,7 @@ fn entries_write_only_their_outputs() {
         .iter()
         .map(|&n| random_bytes(&mut rng, n))
         .collect();
-    let arena = arena_words(leaves.arena());
+    let arena = common::arena_words(leaves.arena());
     let out = gpu
         .run(
             pipelines.get(MERKLE_LEAVES.name),
@@ -508,7 +494,7 @@ fn leaves_launch_timing() {
     let pipelines = Pipelines::new(&gpu);
     let mut rng = StdRng::seed_from_u64(200);
     let leaves: Leaves = (0..4096).map(|_| random_bytes(&mut rng, 200)).collect();
-    let arena = arena_words(leaves.arena());
+    let arena = common::arena_words(leaves.arena());
     let out = vec![0u32; 8 * 4096];
     let pipeline = pipelines.get(MERKLE_LEAVES.name);
     let run = |count: u32| {

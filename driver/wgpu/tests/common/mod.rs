@@ -18,3 +18,18 @@ pub fn software_gpu() -> Gpu {
         });
     Gpu::open(soft.adapter).expect("opening the software adapter")
 }
+
+/// Bytes as a byte buffer is bound to a WGSL kernel (what the driver uploads):
+/// little-endian words, the tail zero padded, then one zero word more.
+pub fn arena_words(bytes: &[u8]) -> Vec<u32> {
+    let mut words: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        })
+        .collect();
+    words.push(0);
+    words
+}
