@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The CUDA backend on this machine's NVIDIA GPU, in one call: conformance first (a
-# backend that disagrees with the CPU oracle has no speed worth reporting), then every
-# measurement of issue 5 against the CPU backend of the same machine in the same run.
+# The GPU backends on this machine's GPU, in one call: CUDA, then wgpu (Vulkan) on the
+# same card, each with conformance first (a backend that disagrees with the CPU oracle
+# has no speed worth reporting: its measurements are skipped, and the run goes on with
+# the next backend), then every measurement of issue 5 against the CPU backend of the
+# same machine in the same run.
 #
 #   benches/gpu/run.sh [STAGES]       STAGES: any of c t m l x s (default all)
-#     c  conformance through CUDA, every profile: the regular path (20,000 generated
-#        transactions per profile beside the fixed sets) and the small-batch graphs
+#     c  conformance through each backend, every profile: the regular path (20,000
+#        generated transactions per profile beside the fixed sets) and, for CUDA, the
+#        small-batch graphs
 #     t  throughput matrix: batches of 64 .. 1,048,576 signatures, 100- and 1,232-byte
 #        messages, 1 and 4 signers, three profiles; CUDA and the CPU backend on the same
 #        data (`vigil bench --compare cpu`), end to end and kernel-only
@@ -19,8 +22,8 @@
 #                         build with `cargo build --release -p vigil` and carry it);
 #                         otherwise this script builds one.
 #              RESULTS    output folder (default benches/results)
-#              BACKEND    backend measured (default cuda; `opencl` to try the script
-#                         on a machine without an NVIDIA GPU)
+#              BACKEND    backends measured, in order (default "cuda wgpu"; `opencl` to
+#                         try the script on a machine without an NVIDIA GPU)
 #              SIZES, MERKLE_EXPS, LATENCY_SIZES, PROFILES  override the lists below
 #                         (for a short trial run)
 #              GENERATED, ITERATIONS, LOAD_SECONDS  generated conformance transactions
@@ -39,7 +42,7 @@ if [ $# -gt 1 ] || [ -z "$STAGES" ] || [[ "$STAGES" =~ [^ctmlxs] ]]; then
 fi
 want() { [[ "$STAGES" == *"$1"* ]]; }
 RESULTS=${RESULTS:-benches/results}
-B=${BACKEND:-cuda}
+BACKENDS=${BACKEND:-cuda wgpu}
 SIZES=${SIZES:-64 1024 16384 262144 1048576}
 MERKLE_EXPS=${MERKLE_EXPS:-10 12 14 16 18 20 22 24}
 LATENCY_SIZES=${LATENCY_SIZES:-64 256 1024}
@@ -69,7 +72,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; then
 fi
 
 GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
-GPU=${GPU:-$B-$(hostname)}
+GPU=${GPU:-${BACKENDS%% *}-$(hostname)}
 SLUG=$(echo "$GPU" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//')
 RAW="$RESULTS/gpu-$SLUG.jsonl"
 RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$$"
@@ -89,13 +92,23 @@ record() { # stage, one JSON object per line on stdin
     done
 }
 
+tag() { # names the backend in result lines that do not (loadgen's, for one)
+    sed "/\"backend\":/! s/^{/{\"backend\":\"$B\",/"
+}
+
+measured=0
+for B in $BACKENDS; do
 if want c; then
     echo "== conformance through $B, every profile" >&2
-    "$V" conformance --backend "$B" --generated "$GENERATED" --max-batch 65536
-    if [ "$B" = cuda ]; then
-        VIGIL_CUDA_GRAPHS=1 "$V" conformance --backend cuda --generated $((GENERATED / 4)) --max-batch 1000
+    if ! "$V" conformance --backend "$B" --generated "$GENERATED" --max-batch 65536 ||
+        { [ "$B" = cuda ] &&
+            ! VIGIL_CUDA_GRAPHS=1 "$V" conformance --backend cuda --generated $((GENERATED / 4)) --max-batch 1000; }; then
+        echo "== $B failed conformance (or is absent): its measurements are skipped" >&2
+        echo "{\"backend\":\"$B\",\"conformance\":\"failed\"}" | record conformance
+        continue
     fi
 fi
+measured=$((measured + 1))
 
 if want t; then
     echo "== throughput: $B and the CPU backend on the same data" >&2
@@ -140,7 +153,7 @@ fi
 
 if want x; then
     echo "== crossover" >&2
-    "$V" bench --backend "$B" --crossover --json | record crossover
+    "$V" bench --backend "$B" --crossover --json | tag | record crossover
 fi
 
 if want s; then
@@ -171,12 +184,14 @@ if want s; then
         batch=${load%:*}
         "$V" loadgen --target "http://$GRPC" --profile strict --batch "$batch" --signers 1 \
             --msg-len 200 --concurrency "${load#*:}" --duration "$LOAD_SECONDS" --warmup 2 --check --json |
-            record "serve_batch$batch"
+            tag | record "serve_batch$batch"
     done
     kill -TERM "$SERVE_PID"
     wait "$SERVE_PID" || true
     grep -E 'crossover|serving' "$WORK/serve.err" >&2 || true
 fi
+done
+[ "$measured" -gt 0 ] || { echo "no backend passed conformance" >&2; exit 1; }
 
 python3 benches/gpu/table.py "$RAW" "$RUN_ID" >"$RESULTS/gpu-$SLUG.md"
 cat "$RESULTS/gpu-$SLUG.md"

@@ -14,11 +14,19 @@ def main():
     lines = [l for l in lines if l["run"] == run_id]
     if not lines:
         sys.exit(f"no lines of run {run_id} in {raw}")
-    first = lines[0]["result"]
-    dev = next((l["result"]["backend"] for l in lines if l["result"].get("backend") not in (None, "cpu")), "device")
+    # The run's facts from the first measured line (a skipped backend's line has none).
+    first = next((l["result"] for l in lines if "machine" in l["result"]), lines[0]["result"])
+    devs = []
+    for l in lines:
+        if l["stage"] == "conformance":
+            continue
+        b = l["result"].get("backend")
+        if b not in (None, "cpu") and b not in devs:
+            devs.append(b)
+    devs = devs or ["device"]
     m = first.get("machine", {})
     out = [
-        f"# {dev} backend on {lines[0]['gpu']}",
+        f"# {' and '.join(devs)} on {lines[0]['gpu']}",
         "",
         f"Run `{run_id}`: commit `{first.get('commit')}`, {first.get('date')}, host "
         f"{m.get('cpu')} ({m.get('cores')} cores). Command: `benches/gpu/run.sh`; raw lines "
@@ -30,10 +38,23 @@ def main():
     for l in lines:
         by.setdefault(l["stage"], []).append(l["result"])
 
+    failed = [r["backend"] for r in by.get("conformance", []) if r.get("conformance") == "failed"]
+    if failed:
+        out += [f"Not measured: {', '.join(failed)} failed conformance (or was absent) in this run.", ""]
+
+    for dev in devs:
+        out += device_tables(dev, by)
+    out += shared_tables(devs, by)
+    print("\n".join(out))
+
+
+def device_tables(dev, by):
+    """The throughput and Merkle tables of one device backend beside the CPU."""
+    out = []
     rows = by.get("throughput", [])
-    if rows:
+    if any(r["backend"] == dev for r in rows):
         out += [
-            "## Signatures per second",
+            f"## Signatures per second: {dev}",
             "",
             "| profile | msg bytes | signers | signatures | device end to end | device kernels | CPU backend | 1-thread baseline | device / CPU |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -52,9 +73,9 @@ def main():
         out.append("")
 
     rows = by.get("merkle", [])
-    if rows:
+    if any(r["backend"] == dev for r in rows):
         out += [
-            "## Merkle roots of 32-byte leaves",
+            f"## Merkle roots of 32-byte leaves: {dev}",
             "",
             "| leaves | device end to end, ms | device kernels, ms | CPU backend, ms | blake3 per leaf, 1 thread, ms |",
             "|---|---|---|---|---|",
@@ -68,7 +89,12 @@ def main():
                 f"{c.get('backend_seconds', float('nan')) * 1e3:.3f} | {r['baseline_seconds'] * 1e3:.3f} |"
             )
         out.append("")
+    return out
 
+
+def shared_tables(devs, by):
+    """Latency (a row per backend), the crossovers and the serve runs."""
+    out = []
     rows = by.get("latency", [])
     if rows:
         out += [
@@ -87,7 +113,7 @@ def main():
 
     for r in by.get("crossover", []):
         out += [
-            "## CPU/GPU crossover (what `serve` measures at start-up)",
+            f"## CPU/GPU crossover, {r.get('backend', 'device')} (what `serve` measures at start-up)",
             "",
             "| signatures | device ms | CPU ms |",
             "|---|---|---|",
@@ -102,11 +128,13 @@ def main():
         out += ["", verdict, ""]
 
     serve = [(s, r) for s, rs in by.items() if s.startswith("serve_") for r in rs]
-    if serve:
-        out += [f"## Through `vigil serve --backend {dev},cpu` with `vigil loadgen`", "", "```"]
-        out += [f"{s}: {json.dumps(r)}" for s, r in serve]
-        out += ["```", ""]
-    print("\n".join(out))
+    for dev in devs:
+        mine = [(s, r) for s, r in serve if r.get("backend", dev) == dev]
+        if mine:
+            out += [f"## Through `vigil serve --backend {dev},cpu` with `vigil loadgen`", "", "```"]
+            out += [f"{s}: {json.dumps(r)}" for s, r in mine]
+            out += ["```", ""]
+    return out
 
 
 if __name__ == "__main__":
