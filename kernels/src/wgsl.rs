@@ -11,6 +11,18 @@
 //! the last buffer. Byte buffers are `array<u32>` (see `bytes.wgsl`), and verdicts are
 //! one `u32` per signature.
 
+/// Words per signature of the WGSL port's per-signature table (`ED_TABLE_WORDS` in
+/// `ed25519.wgsl`, which lays it out; a test holds the two equal). Its field elements
+/// are 20 limbs of 13 bits, so it is larger than the C kernels' table
+/// ([`crate::ED25519_TABLE_WORDS`]).
+pub const ED25519_TABLE_WORDS: usize = 672;
+
+/// Words of the Table buffer a verification of `n` signatures needs in the WGSL port
+/// (whole slabs of [`crate::launch::GROUP`] signatures).
+pub fn table_words_for(n: usize) -> usize {
+    ED25519_TABLE_WORDS * n.div_ceil(crate::launch::GROUP) * crate::launch::GROUP
+}
+
 /// A library file of the WGSL port, by name (without `.wgsl`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct File {
@@ -81,6 +93,9 @@ pub fn library(names: &[&str]) -> String {
 /// The entry files of the port, by entry name (`kernels/wgsl/entry/<name>.wgsl`).
 const ENTRY_FILES: &[(&str, &str)] = &[
     entry!("vigil_ed25519_challenge"),
+    entry!("vigil_ed25519_prepare"),
+    entry!("vigil_ed25519_scalarmult"),
+    entry!("vigil_ed25519_check"),
     entry!("vigil_merkle_leaves"),
     entry!("vigil_merkle_level"),
     entry!("vigil_merkle_reduce"),
@@ -91,4 +106,34 @@ const ENTRY_FILES: &[(&str, &str)] = &[
 pub fn entry_module(entry: &crate::launch::Entry) -> Option<String> {
     let (_, own) = ENTRY_FILES.iter().find(|(name, _)| *name == entry.name)?;
     Some(format!("{}\n{own}", library(library_of(entry.program))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_size_is_the_shaders() {
+        let lib = LIBRARY
+            .iter()
+            .find(|f| f.name == "ed25519")
+            .map(|f| f.source);
+        let line = format!("const ED_TABLE_WORDS: u32 = {ED25519_TABLE_WORDS}u;");
+        assert!(
+            lib.is_some_and(|s| s.contains(&line)),
+            "ed25519.wgsl lacks `{line}`"
+        );
+    }
+
+    #[test]
+    fn every_entry_has_a_module() {
+        for entry in crate::launch::ENTRIES {
+            let module = entry_module(entry);
+            assert!(
+                module.is_some_and(|m| m.contains(&format!("fn {}(", entry.name))),
+                "{} has no WGSL module defining it",
+                entry.name
+            );
+        }
+    }
 }

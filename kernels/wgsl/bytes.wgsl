@@ -27,3 +27,11 @@ fn arena_be32(i: u32) -> u32 {
     let w = arena_le32(i);
     return (w >> 24u) | ((w >> 8u) & 0xff00u) | ((w << 8u) & 0xff0000u) | (w << 24u);
 }
+
+// The 32 bytes at byte offset i (any alignment) as 8 little-endian words: a key, R or S.
+fn arena_words8(i: u32) -> array<u32, 8> {
+    return array<u32, 8>(
+        arena_le32(i), arena_le32(i + 4u), arena_le32(i + 8u), arena_le32(i + 12u),
+        arena_le32(i + 16u), arena_le32(i + 20u), arena_le32(i + 24u), arena_le32(i + 28u),
+    );
+}

@@ -101,14 +101,23 @@ impl Slot {
     }
 }
 
-/// Bytes the device buffer `b` needs for `elements` of the plan's elements (see the
-/// module doc: the arena padded, verdicts as words).
-fn device_bytes(b: Buffer, elements: usize) -> u64 {
+/// Bytes the device buffer `b` needs for a plan that gives it `elements` and covers
+/// `signatures` (see the module doc: the arena padded, verdicts as words, and the
+/// WGSL port's own per-signature table).
+fn device_bytes(b: Buffer, elements: usize, signatures: usize) -> u64 {
     let bytes = match b {
         Buffer::Arena => elements.next_multiple_of(4) + 4,
+        Buffer::Table if elements > 0 => {
+            vigil_kernels::wgsl::table_words_for(signatures).saturating_mul(4)
+        }
         _ => elements.saturating_mul(4),
     };
     u64::try_from(bytes).unwrap_or(u64::MAX)
+}
+
+/// Signatures a plan covers (its State buffer holds one word each; 0 for a root).
+fn signatures(plan: &Plan<'_>) -> usize {
+    plan.sizes[Buffer::State.index()]
 }
 
 /// The device's side of one adapter.
@@ -181,7 +190,7 @@ impl Opened {
             .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size);
         for b in Buffer::ALL {
-            let bytes = device_bytes(b, plan.sizes[b.index()]);
+            let bytes = device_bytes(b, plan.sizes[b.index()], signatures(plan));
             if bytes > most {
                 return Some(format!(
                     "the batch needs a {bytes}-byte {b:?} buffer; the adapter binds at most {most}"
@@ -221,7 +230,7 @@ impl Opened {
             for b in Buffer::ALL {
                 let elements = plan.sizes[b.index()];
                 if elements > 0 {
-                    s.bufs[b.index()].ensure(device, device_bytes(b, elements));
+                    s.bufs[b.index()].ensure(device, device_bytes(b, elements, signatures(plan)));
                 }
             }
             let launches = plan.launches().count().max(1) as u64;

@@ -1,10 +1,12 @@
 //! The wgpu backend on the device runtime, on lavapipe: the adapter found and
-//! self-tested, and its answers held to the CPU oracle.
+//! self-tested, and its answers held to the CPU oracle: the whole conformance harness
+//! under every profile, and Merkle roots.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::sync::{Arc, OnceLock};
 
 use rand::{Rng, SeedableRng};
+use vigil_core::conformance::{self, Options};
 use vigil_core::{Backend, Leaves};
 use vigil_wgpu::{Select, WgpuBackend};
 
@@ -60,5 +62,49 @@ fn merkle_roots_match_the_cpu() {
         let want = vigil_core::merkle::root(&leaves);
         let got = b.merkle_root(Arc::new(leaves)).wait().unwrap();
         assert_eq!(got, want, "{n} leaves");
+    }
+}
+
+#[test]
+fn conforms_on_every_profile_and_merkle() {
+    let b = backend();
+    assert!(b.verifies(), "the WGSL port verifies signatures");
+    let opts = Options {
+        generated: 10_000,
+        ..Options::default()
+    };
+    let report = conformance::run(b, &opts);
+    eprintln!("{}", report.summary(0));
+    assert!(report.is_ok(), "wgpu backend does not conform:\n{report}");
+    // Every set was really checked: 3 profiles x 10,000 generated alone is 30,000 verdicts.
+    assert!(
+        report.checked > 30_000,
+        "only {} results checked",
+        report.checked
+    );
+}
+
+#[test]
+fn batches_larger_than_the_first_buffers() {
+    // Buffers grow to the next power of two: a large batch after small ones, with
+    // messages of several SHA-512 blocks, and every profile.
+    let b = backend();
+    let spec = vigil_core::synth::SynthSpec {
+        count: 20_000,
+        profile: vigil_core::Profile::Strict,
+        invalid_fraction: 0.1,
+        msg_len: 0..=300,
+        signers: 1,
+        format: vigil_core::synth::Format::Jsonl,
+        seed: 42,
+    };
+    let batch = Arc::new(vigil_core::synth::batch(&spec).unwrap());
+    for profile in vigil_core::Profile::ALL {
+        let got = b.verify(Arc::clone(&batch), profile).wait().unwrap();
+        assert_eq!(
+            got,
+            vigil_core::Verdicts::reference(&batch, profile),
+            "{profile}"
+        );
     }
 }

@@ -1,0 +1,96 @@
+// vigil_ed25519_prepare: per signature, S < L, A decoded (and, under strict, not of
+// small order), the table of [1..8](-A) and the signed radix-16 digits of S and k, into
+// the per-signature table (ed25519.wgsl says its layout); state[s] = 1 if the signature
+// goes on to the scalar multiplication, else 0 (its verdict is then invalid). The port
+// of the kernel of the same name in kernels/entry/ed25519.cl; the launch contract is
+// ED25519_PREPARE in kernels/src/launch.rs.
+//
+// Bindings follow the contract's parameter order (kernels/src/wgsl.rs): the buffers
+// (arena, pubkey_at, sig_at, k_in, table, state), then the u32 parameters (count,
+// profile) as the fields of one uniform. One invocation per signature, in groups of 64;
+// launches are rounded up to whole groups, so s < count is checked. The field elements
+// go to the table written out limb by limb (constant indices: see fe25519.wgsl on
+// run-time indices).
+
+@group(0) @binding(0) var<storage, read> arena: array<u32>;
+@group(0) @binding(1) var<storage, read> pubkey_at: array<u32>;
+@group(0) @binding(2) var<storage, read> sig_at: array<u32>;
+@group(0) @binding(3) var<storage, read> k_in: array<u32>;
+@group(0) @binding(4) var<storage, read_write> table: array<u32>;
+@group(0) @binding(5) var<storage, read_write> state: array<u32>;
+
+struct PrepareArgs {
+    count: u32,
+    profile: u32,
+}
+
+@group(0) @binding(6) var<uniform> prepare_args: PrepareArgs;
+
+// Writes f to table words w .. w + 20 of signature s.
+fn table_put_fe(s: u32, w: u32, f: Fe) {
+    table[ed_word(s, w + 0u)] = f[0];
+    table[ed_word(s, w + 1u)] = f[1];
+    table[ed_word(s, w + 2u)] = f[2];
+    table[ed_word(s, w + 3u)] = f[3];
+    table[ed_word(s, w + 4u)] = f[4];
+    table[ed_word(s, w + 5u)] = f[5];
+    table[ed_word(s, w + 6u)] = f[6];
+    table[ed_word(s, w + 7u)] = f[7];
+    table[ed_word(s, w + 8u)] = f[8];
+    table[ed_word(s, w + 9u)] = f[9];
+    table[ed_word(s, w + 10u)] = f[10];
+    table[ed_word(s, w + 11u)] = f[11];
+    table[ed_word(s, w + 12u)] = f[12];
+    table[ed_word(s, w + 13u)] = f[13];
+    table[ed_word(s, w + 14u)] = f[14];
+    table[ed_word(s, w + 15u)] = f[15];
+    table[ed_word(s, w + 16u)] = f[16];
+    table[ed_word(s, w + 17u)] = f[17];
+    table[ed_word(s, w + 18u)] = f[18];
+    table[ed_word(s, w + 19u)] = f[19];
+}
+
+// Writes 64 signed radix-16 digits to table words w .. w + 16 of signature s.
+fn table_put_digits(s: u32, w: u32, d: array<i32, 64>) {
+    var digits = d;
+    for (var i = 0u; i < 16u; i++) {
+        var word = 0u;
+        for (var j = 0u; j < 4u; j++) {
+            word |= u32(digits[4u * i + j] + 8) << (8u * j);
+        }
+        table[ed_word(s, w + i)] = word;
+    }
+}
+
+@compute @workgroup_size(64)
+fn vigil_ed25519_prepare(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let s = gid.x;
+    if (s >= prepare_args.count) {
+        return;
+    }
+    state[s] = 0u;
+    let sig = sig_at[s];
+    let s_words = arena_words8(sig + 32u);
+    if (!sc_is_canonical(s_words)) {
+        return;
+    }
+    let a = ge_decompress(arena_words8(pubkey_at[s]));
+    if (!a.ok || !ed_key_ok(a.p, prepare_args.profile)) {
+        return;
+    }
+    let t = ed_table_of(ge_p3_neg(a.p));
+    for (var j = 0u; j < 8u; j++) {
+        let q = t[j];
+        table_put_fe(s, 80u * j, q.ypx);
+        table_put_fe(s, 80u * j + 20u, q.ymx);
+        table_put_fe(s, 80u * j + 40u, q.Z);
+        table_put_fe(s, 80u * j + 60u, q.T2d);
+    }
+    var k: array<u32, 8>;
+    for (var i = 0u; i < 8u; i++) {
+        k[i] = k_in[8u * s + i];
+    }
+    table_put_digits(s, ED_DIGITS_S, sc_signed_radix16(s_words));
+    table_put_digits(s, ED_DIGITS_K, sc_signed_radix16(k));
+    state[s] = 1u;
+}
