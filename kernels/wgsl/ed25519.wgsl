@@ -137,8 +137,11 @@ fn ed_check(rp: GeP3, r: array<u32, 8>, profile: u32) -> bool {
 // The per-signature table the prepare, scalarmult and check entries hand each other
 // work through (the Table buffer of the launch contract), ED_TABLE_WORDS words per
 // signature, laid out in slabs of 64 signatures as ed25519.h lays out its own (word w
-// of signature s at (s / 64) * 64 * ED_TABLE_WORDS + 64 w + s % 64), so that the 64
-// invocations of a workgroup touch 64 neighbouring words at each step:
+// of row r at (r / 64) * 64 * ED_TABLE_WORDS + 64 w + r % 64), so that the 64
+// invocations of a workgroup touch 64 neighbouring words at each step. Row r holds
+// signature first + r, `first` being the launch's (the driver runs a batch whose table
+// would not fit one binding as several launches of these three entries, each over the
+// rows the buffer holds; otherwise first is 0 and rows are signatures):
 //   words   0 .. 640  [1..8](-A) as cached points (entry j - 1 = [j](-A): ypx, ymx, Z,
 //                     T2d, 20 limbs each, 80 words an entry); once scalarmult is done,
 //                     R' in extended coordinates (X, Y, Z, T) over words 0 .. 80
@@ -152,7 +155,7 @@ const ED_TABLE_WORDS: u32 = 672u;
 const ED_DIGITS_S: u32 = 640u;
 const ED_DIGITS_K: u32 = 656u;
 
-// The index of word w of signature s in the table buffer.
-fn ed_word(s: u32, w: u32) -> u32 {
-    return (s >> 6u) * (64u * ED_TABLE_WORDS) + (w << 6u) + (s & 63u);
+// The index of word w of row r in the table buffer.
+fn ed_word(r: u32, w: u32) -> u32 {
+    return (r >> 6u) * (64u * ED_TABLE_WORDS) + (w << 6u) + (r & 63u);
 }

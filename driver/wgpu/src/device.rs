@@ -9,6 +9,13 @@
 //! launch (WebGPU orders each dispatch's storage writes before the next's reads), then
 //! the copy of the result. Waiting is a poll for that submission and the map.
 //!
+//! Limits come from the adapter (its largest binding and buffer, its workgroup counts).
+//! The per-signature table is the one buffer that grows past them first (672 words a
+//! signature): a batch whose table would not fit one binding runs its prepare,
+//! scalarmult and check kernels chunk by chunk over one table of as many signatures as
+//! fit (`first` in their uniforms says which); anything else past a limit is refused as
+//! unfit, and the scheduler sends it elsewhere.
+//!
 //! WGSL has no bytes in storage, so the arena goes up as words (its tail zero padded, and
 //! one zero word more so an unaligned read of the last bytes stays inside the buffer) and
 //! verdicts come back as one word per signature, turned into the bytes the runtime
@@ -126,6 +133,86 @@ pub struct Opened {
     kernels: Vec<Kernel>,
     slots: Vec<Slot>,
     limits: wgpu::Limits,
+    /// Most signatures whose per-signature table one binding holds (a multiple of
+    /// [`launch::GROUP`]; 0 if not even one group's): larger batches run the table's
+    /// kernels in several launches, each over this many.
+    table_rows: usize,
+}
+
+/// One dispatch of a recorded plan: a launch, or one chunk of a launch that uses the
+/// per-signature table.
+struct Dispatch {
+    launch: launch::Launch,
+    /// The launch's `u32` arguments, then, for the table's kernels, the first signature
+    /// of the chunk (a WGSL-only field of their uniform).
+    words: Vec<u32>,
+    groups: usize,
+}
+
+/// Whether `entry` reads or writes the per-signature table.
+fn uses_table(entry: &Entry) -> bool {
+    entry
+        .params
+        .iter()
+        .any(|p| p.source == launch::Source::Slot(Buffer::Table))
+}
+
+/// Signatures whose table fits a binding of `bytes`, in whole groups.
+fn rows_for(bytes: u64) -> usize {
+    let per = 4 * vigil_kernels::wgsl::ED25519_TABLE_WORDS as u64;
+    let rows = usize::try_from(bytes / per).unwrap_or(usize::MAX);
+    rows / launch::GROUP * launch::GROUP
+}
+
+/// `plan`'s launches as dispatches: each launch once, except that a run of launches
+/// using the table over more than `rows` signatures is repeated chunk by chunk (every
+/// kernel of the run over one chunk before the next chunk), so one table of `rows`
+/// serves the whole batch.
+fn dispatches(plan: &Plan<'_>, rows: usize) -> Vec<Dispatch> {
+    let words_of = |l: &launch::Launch| -> Vec<u32> {
+        l.arguments()
+            .filter_map(|a| match a {
+                Binding::U32(v) => Some(v),
+                Binding::Buffer(_) => None,
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    let launches: Vec<launch::Launch> = plan.launches().copied().collect();
+    let mut i = 0;
+    while i < launches.len() {
+        let l = launches[i];
+        if !uses_table(l.entry) {
+            out.push(Dispatch {
+                launch: l,
+                words: words_of(&l),
+                groups: l.groups(),
+            });
+            i += 1;
+            continue;
+        }
+        let run: Vec<launch::Launch> = launches[i..]
+            .iter()
+            .take_while(|l| uses_table(l.entry))
+            .copied()
+            .collect();
+        i += run.len();
+        let n = l.count as usize;
+        let rows = rows.max(launch::GROUP);
+        for first in (0..n.max(1)).step_by(rows) {
+            let chunk = rows.min(n.saturating_sub(first)).max(1);
+            for l in &run {
+                let mut words = words_of(l);
+                words.push(u32::try_from(first).unwrap_or(u32::MAX));
+                out.push(Dispatch {
+                    launch: *l,
+                    words,
+                    groups: chunk.div_ceil(launch::GROUP),
+                });
+            }
+        }
+    }
+    out
 }
 
 impl Opened {
@@ -161,12 +248,31 @@ impl Opened {
             });
         }
         let limits = gpu.limits();
+        let table_rows = rows_for(
+            limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+        );
         Ok(Opened {
             gpu,
             kernels,
             slots: (0..SLOTS).map(|_| Slot::new()).collect(),
             limits,
+            table_rows,
         })
+    }
+
+    /// Holds the per-signature table to `rows` signatures (rounded down to whole
+    /// groups, at least one group), below what the adapter allows: larger batches then
+    /// run in chunks. For tests of the chunked path on a device with room to spare.
+    pub fn limit_table_rows(&mut self, rows: usize) {
+        let rows = (rows / launch::GROUP * launch::GROUP).max(launch::GROUP);
+        self.table_rows = self.table_rows.min(rows);
+    }
+
+    /// Table rows a plan uses: its signatures, at most [`Opened::table_rows`].
+    fn rows(&self, plan: &Plan<'_>) -> usize {
+        signatures(plan).min(self.table_rows)
     }
 
     fn has(&self, entry: &Entry) -> bool {
@@ -189,8 +295,13 @@ impl Opened {
             .limits
             .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size);
+        if self.table_rows == 0 && plan.sizes[Buffer::Table.index()] > 0 {
+            return Some(format!(
+                "the adapter binds at most {most} bytes, less than one group's table"
+            ));
+        }
         for b in Buffer::ALL {
-            let bytes = device_bytes(b, plan.sizes[b.index()], signatures(plan));
+            let bytes = device_bytes(b, plan.sizes[b.index()], self.rows(plan));
             if bytes > most {
                 return Some(format!(
                     "the batch needs a {bytes}-byte {b:?} buffer; the adapter binds at most {most}"
@@ -215,13 +326,15 @@ impl Opened {
 
     /// Records and submits `plan` on `slot`.
     fn submit(&mut self, slot: usize, plan: &Plan<'_>) -> Result<wgpu::SubmissionIndex, Error> {
+        let rows = self.rows(plan);
         let Opened {
             gpu,
             kernels,
             slots,
             limits,
-            ..
+            table_rows,
         } = self;
+        let plan_dispatches = dispatches(plan, *table_rows);
         let s = &mut slots[slot];
         let device = gpu.device();
         let queue = gpu.queue();
@@ -230,10 +343,10 @@ impl Opened {
             for b in Buffer::ALL {
                 let elements = plan.sizes[b.index()];
                 if elements > 0 {
-                    s.bufs[b.index()].ensure(device, device_bytes(b, elements, signatures(plan)));
+                    s.bufs[b.index()].ensure(device, device_bytes(b, elements, rows));
                 }
             }
-            let launches = plan.launches().count().max(1) as u64;
+            let launches = plan_dispatches.len().max(1) as u64;
             s.args.ensure(device, launches * row);
             let mut args = vec![0u8; usize::try_from(launches * row).unwrap_or(0)];
             let mut encoder =
@@ -243,59 +356,53 @@ impl Opened {
             for step in &plan.steps {
                 match *step {
                     Step::Upload(b, data) => upload(queue, &s.bufs[b.index()], data),
-                    Step::Launch(l) => {
-                        // Every launch's kernel exists (checked by `unfit`).
-                        let Some(k) = kernels.iter().find(|k| k.entry.name == l.entry.name) else {
-                            continue;
-                        };
-                        let at = groups.len() as u64 * row;
-                        let mut entries = Vec::new();
-                        let mut words = Vec::new();
-                        for arg in l.arguments() {
-                            match arg {
-                                Binding::Buffer(b) => entries.push(
-                                    s.bufs[b.index()]
-                                        .buf
-                                        .as_ref()
-                                        .map(|buf| buf.as_entire_binding()),
-                                ),
-                                Binding::U32(v) => words.push(v),
-                            }
-                        }
-                        let mut bind: Vec<wgpu::BindGroupEntry<'_>> = entries
-                            .into_iter()
-                            .flatten()
-                            .zip(0u32..)
-                            .map(|(resource, binding)| wgpu::BindGroupEntry { binding, resource })
-                            .collect();
-                        if !words.is_empty() {
-                            let start = usize::try_from(at).unwrap_or(0);
-                            for (i, w) in words.iter().enumerate() {
-                                args[start + 4 * i..start + 4 * i + 4]
-                                    .copy_from_slice(&w.to_le_bytes());
-                            }
-                            if let Some(buf) = s.args.buf.as_ref() {
-                                bind.push(wgpu::BindGroupEntry {
-                                    binding: u32::try_from(bind.len()).unwrap_or(u32::MAX),
-                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                        buffer: buf,
-                                        offset: at,
-                                        size: wgpu::BufferSize::new(ARGS_BYTES),
-                                    }),
-                                });
-                            }
-                        }
-                        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: None,
-                            layout: &k.layout,
-                            entries: &bind,
-                        });
-                        // At most max_compute_workgroups_per_dimension (checked by `unfit`).
-                        let n = u32::try_from(l.groups()).unwrap_or(u32::MAX);
-                        groups.push((k, group, n));
-                    }
+                    Step::Launch(_) => {}
                     Step::Download(b, n) => result = Some((b, n)),
                 }
+            }
+            for d in &plan_dispatches {
+                // Every launch's kernel exists (checked by `unfit`).
+                let Some(k) = kernels.iter().find(|k| k.entry.name == d.launch.entry.name) else {
+                    continue;
+                };
+                let at = groups.len() as u64 * row;
+                let mut bind: Vec<wgpu::BindGroupEntry<'_>> = d
+                    .launch
+                    .arguments()
+                    .filter_map(|a| match a {
+                        Binding::Buffer(b) => s.bufs[b.index()].buf.as_ref(),
+                        Binding::U32(_) => None,
+                    })
+                    .zip(0u32..)
+                    .map(|(buf, binding)| wgpu::BindGroupEntry {
+                        binding,
+                        resource: buf.as_entire_binding(),
+                    })
+                    .collect();
+                if !d.words.is_empty() {
+                    let start = usize::try_from(at).unwrap_or(0);
+                    for (i, w) in d.words.iter().enumerate() {
+                        args[start + 4 * i..start + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+                    }
+                    if let Some(buf) = s.args.buf.as_ref() {
+                        bind.push(wgpu::BindGroupEntry {
+                            binding: u32::try_from(bind.len()).unwrap_or(u32::MAX),
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: buf,
+                                offset: at,
+                                size: wgpu::BufferSize::new(ARGS_BYTES),
+                            }),
+                        });
+                    }
+                }
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &k.layout,
+                    entries: &bind,
+                });
+                // At most max_compute_workgroups_per_dimension (checked by `unfit`).
+                let n = u32::try_from(d.groups).unwrap_or(u32::MAX);
+                groups.push((k, group, n));
             }
             if let Some(buf) = s.args.buf.as_ref() {
                 queue.write_buffer(buf, 0, &args);

@@ -18,45 +18,49 @@
 struct CheckArgs {
     count: u32,
     profile: u32,
+    // WGSL only (not in the launch contract): the first signature of this launch's
+    // table rows; the driver splits a batch whose table would not fit one binding.
+    first: u32,
 }
 
 @group(0) @binding(5) var<uniform> check_args: CheckArgs;
 
-// The field element at table words w .. w + 20 of signature s.
-fn table_fe(s: u32, w: u32) -> Fe {
+// The field element at words w .. w + 20 of table row `row`.
+fn table_fe(row: u32, w: u32) -> Fe {
     return Fe(
-        table[ed_word(s, w + 0u)],
-        table[ed_word(s, w + 1u)],
-        table[ed_word(s, w + 2u)],
-        table[ed_word(s, w + 3u)],
-        table[ed_word(s, w + 4u)],
-        table[ed_word(s, w + 5u)],
-        table[ed_word(s, w + 6u)],
-        table[ed_word(s, w + 7u)],
-        table[ed_word(s, w + 8u)],
-        table[ed_word(s, w + 9u)],
-        table[ed_word(s, w + 10u)],
-        table[ed_word(s, w + 11u)],
-        table[ed_word(s, w + 12u)],
-        table[ed_word(s, w + 13u)],
-        table[ed_word(s, w + 14u)],
-        table[ed_word(s, w + 15u)],
-        table[ed_word(s, w + 16u)],
-        table[ed_word(s, w + 17u)],
-        table[ed_word(s, w + 18u)],
-        table[ed_word(s, w + 19u)],
+        table[ed_word(row, w + 0u)],
+        table[ed_word(row, w + 1u)],
+        table[ed_word(row, w + 2u)],
+        table[ed_word(row, w + 3u)],
+        table[ed_word(row, w + 4u)],
+        table[ed_word(row, w + 5u)],
+        table[ed_word(row, w + 6u)],
+        table[ed_word(row, w + 7u)],
+        table[ed_word(row, w + 8u)],
+        table[ed_word(row, w + 9u)],
+        table[ed_word(row, w + 10u)],
+        table[ed_word(row, w + 11u)],
+        table[ed_word(row, w + 12u)],
+        table[ed_word(row, w + 13u)],
+        table[ed_word(row, w + 14u)],
+        table[ed_word(row, w + 15u)],
+        table[ed_word(row, w + 16u)],
+        table[ed_word(row, w + 17u)],
+        table[ed_word(row, w + 18u)],
+        table[ed_word(row, w + 19u)],
     );
 }
 
 @compute @workgroup_size(64)
 fn vigil_ed25519_check(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let s = gid.x;
+    let row = gid.x;
+    let s = check_args.first + row;
     if (s >= check_args.count) {
         return;
     }
     var ok = 0u;
     if (state[s] != 0u) {
-        let rp = GeP3(table_fe(s, 0u), table_fe(s, 20u), table_fe(s, 40u), table_fe(s, 60u));
+        let rp = GeP3(table_fe(row, 0u), table_fe(row, 20u), table_fe(row, 40u), table_fe(row, 60u));
         if (ed_check(rp, arena_words8(sig_at[s]), check_args.profile)) {
             ok = 1u;
         }
