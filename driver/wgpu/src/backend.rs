@@ -44,7 +44,8 @@ pub struct WgpuBackend {
 fn start(index: usize, found: Found) -> Result<(vigil_runtime::Device, String), String> {
     let started = std::time::Instant::now();
     let gpu = Gpu::open(found.adapter).map_err(|e| e.to_string())?;
-    let opened = Opened::open(gpu).map_err(|e| e.to_string())?;
+    let cache_dir = vigil_kernels::cache::default_dir("wgpu");
+    let opened = Opened::open(gpu, cache_dir.as_deref()).map_err(|e| e.to_string())?;
     if !opened.has_merkle() {
         return Err("this build's WGSL port has no Merkle kernels".into());
     }

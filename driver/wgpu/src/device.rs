@@ -28,6 +28,7 @@ use vigil_kernels::launch::{self, Binding, Buffer, Entry, HostData, Plan, Step, 
 use vigil_runtime::{DeviceQueue, Refusal};
 
 use crate::gpu::{Error, Gpu};
+use crate::pipeline_cache::DiskCache;
 
 /// Batches one adapter holds at once.
 pub const SLOTS: usize = 2;
@@ -216,13 +217,21 @@ fn dispatches(plan: &Plan<'_>, rows: usize) -> Vec<Dispatch> {
 }
 
 impl Opened {
-    /// Builds the pipeline of every entry the WGSL port has, and the slots.
-    pub fn open(gpu: Gpu) -> Result<Opened, Error> {
+    /// Builds the pipeline of every entry the WGSL port has (through the pipeline cache
+    /// under `cache_dir` where the adapter has one), and the slots.
+    pub fn open(gpu: Gpu, cache_dir: Option<&std::path::Path>) -> Result<Opened, Error> {
+        let modules: Vec<(&'static Entry, String)> = launch::ENTRIES
+            .iter()
+            .filter_map(|e| vigil_kernels::wgsl::entry_module(e).map(|m| (*e, m)))
+            .collect();
+        let mut hasher = blake3::Hasher::new();
+        for (e, m) in &modules {
+            hasher.update(e.name.as_bytes());
+            hasher.update(m.as_bytes());
+        }
+        let disk = DiskCache::open(&gpu, cache_dir, *hasher.finalize().as_bytes());
         let mut kernels = Vec::new();
-        for entry in launch::ENTRIES {
-            let Some(source) = vigil_kernels::wgsl::entry_module(entry) else {
-                continue;
-            };
+        for (entry, source) in modules {
             let read_only: Vec<bool> = entry
                 .params
                 .iter()
@@ -234,8 +243,13 @@ impl Opened {
                 .collect();
             let uniform = entry.params.iter().any(|p| p.ty == Ty::U32);
             let started = std::time::Instant::now();
-            let (pipeline, layout) =
-                gpu.pipeline_with_layout(&source, entry.name, &read_only, uniform)?;
+            let (pipeline, layout) = gpu.pipeline_with_layout(
+                &source,
+                entry.name,
+                &read_only,
+                uniform,
+                disk.as_ref().map(DiskCache::cache),
+            )?;
             tracing::debug!(
                 entry = entry.name,
                 seconds = started.elapsed().as_secs_f64(),
@@ -246,6 +260,9 @@ impl Opened {
                 pipeline,
                 layout,
             });
+        }
+        if let Some(d) = &disk {
+            d.store();
         }
         let limits = gpu.limits();
         let table_rows = rows_for(

@@ -52,9 +52,11 @@ pub struct Gpu {
 impl Gpu {
     /// Opens `adapter` with its own limits (the largest buffers and bindings it allows).
     pub fn open(adapter: wgpu::Adapter) -> Result<Gpu, Error> {
+        // The pipeline cache where the adapter has one (Vulkan): see pipeline_cache.rs.
+        let features = adapter.features() & wgpu::Features::PIPELINE_CACHE;
         let desc = wgpu::DeviceDescriptor {
             label: Some("vigil"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: adapter.limits(),
             ..Default::default()
         };
@@ -123,6 +125,7 @@ impl Gpu {
         entry: &str,
         read_only: &[bool],
         uniform: bool,
+        cache: Option<&wgpu::PipelineCache>,
     ) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout), Error> {
         self.checked(&format!("compiling {entry}"), || {
             let storage = read_only
@@ -170,7 +173,7 @@ impl Gpu {
                     module: &module,
                     entry_point: Some(entry),
                     compilation_options: Default::default(),
-                    cache: None,
+                    cache,
                 });
             (pipeline, layout)
         })

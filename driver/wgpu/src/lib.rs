@@ -22,6 +22,7 @@
 mod backend;
 pub mod device;
 pub mod gpu;
+mod pipeline_cache;
 
 pub use backend::{DeviceStatus, Select, WgpuBackend};
 

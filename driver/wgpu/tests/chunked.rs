@@ -17,7 +17,7 @@ fn a_batch_larger_than_the_table_runs_in_chunks() {
         .into_iter()
         .find(|f| f.summary.software)
         .expect("a software adapter (mesa-vulkan-drivers)");
-    let mut opened = Opened::open(Gpu::open(found.adapter).unwrap()).unwrap();
+    let mut opened = Opened::open(Gpu::open(found.adapter).unwrap(), None).unwrap();
     // Two groups of signatures per chunk: 1,000 signatures take 8 chunks, the last
     // one short.
     opened.limit_table_rows(128);

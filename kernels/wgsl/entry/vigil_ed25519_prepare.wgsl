@@ -53,6 +53,14 @@ fn table_put_fe(row: u32, w: u32, f: Fe) {
     table[ed_word(row, w + 19u)] = f[19];
 }
 
+// Writes a cached point to entry j (words 80 j .. 80 j + 80) of table row `row`.
+fn table_put_cached(row: u32, j: u32, q: GeCached) {
+    table_put_fe(row, 80u * j, q.ypx);
+    table_put_fe(row, 80u * j + 20u, q.ymx);
+    table_put_fe(row, 80u * j + 40u, q.Z);
+    table_put_fe(row, 80u * j + 60u, q.T2d);
+}
+
 // Writes 64 signed radix-16 digits to words w .. w + 16 of table row `row`.
 fn table_put_digits(row: u32, w: u32, d: array<i32, 64>) {
     var digits = d;
@@ -82,13 +90,15 @@ fn vigil_ed25519_prepare(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (!a.ok || !ed_key_ok(a.p, prepare_args.profile)) {
         return;
     }
-    let t = ed_table_of(ge_p3_neg(a.p));
-    for (var j = 0u; j < 8u; j++) {
-        let q = t[j];
-        table_put_fe(row, 80u * j, q.ypx);
-        table_put_fe(row, 80u * j + 20u, q.ymx);
-        table_put_fe(row, 80u * j + 40u, q.Z);
-        table_put_fe(row, 80u * j + 60u, q.T2d);
+    // [1..8](-A), each entry stored as it is made (an array of the eight held as a value
+    // cost lavapipe's compiler 32 s on this shader instead of a few).
+    let neg_a = ge_p3_neg(a.p);
+    let first = ge_p3_to_cached(neg_a);
+    table_put_cached(row, 0u, first);
+    var q = neg_a;
+    for (var j = 1u; j < 8u; j++) {
+        q = ge_p1p1_to_p3(ge_add_cached(q, first));
+        table_put_cached(row, j, ge_p3_to_cached(q));
     }
     var k: array<u32, 8>;
     for (var i = 0u; i < 8u; i++) {
