@@ -537,6 +537,9 @@ impl DeviceQueue for Opened {
                 timeout: None,
             })
             .map_err(|e| Error::Wait(e.to_string()))?;
+        if let Some(fault) = self.gpu.fault() {
+            return Err(Error::Wait(fault));
+        }
         let s = &mut self.slots[slot];
         let (bytes, rx) = s
             .mapped

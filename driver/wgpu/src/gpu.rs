@@ -7,7 +7,7 @@
 //! [`Error`]: a shader that does not compile on some adapter is a clear error, never a
 //! panic of the daemon.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use wgpu::util::DeviceExt as _;
 
@@ -47,6 +47,8 @@ pub struct Gpu {
     adapter: wgpu::Adapter,
     device: wgpu::Device,
     queue: wgpu::Queue,
+    /// The first error wgpu reported outside a checked call, or the device's loss.
+    fault: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -62,11 +64,35 @@ impl Gpu {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc))
             .map_err(|e| Error::Device(e.to_string()))?;
+        // wgpu's default for an error no scope catches is a panic, and a lost device
+        // is only logged: here both are kept as the device's fault, which the driver
+        // reports at its next wait, so the runtime takes the device out of service and
+        // re-runs its work elsewhere instead of a worker thread dying.
+        let fault = Arc::new(Mutex::new(None));
+        let keep = |fault: &Arc<Mutex<Option<String>>>, what: String| {
+            tracing::error!(error = %what, "wgpu device fault");
+            let mut f = fault.lock().unwrap_or_else(|p| p.into_inner());
+            f.get_or_insert(what);
+        };
+        let on_error = Arc::clone(&fault);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            keep(&on_error, e.to_string());
+        }));
+        let on_lost = Arc::clone(&fault);
+        device.set_device_lost_callback(move |reason, message| {
+            keep(&on_lost, format!("device lost ({reason:?}): {message}"));
+        });
         Ok(Gpu {
             adapter,
             device,
             queue,
+            fault,
         })
+    }
+
+    /// The device's fault, if wgpu has reported one outside a checked call or lost it.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The adapter's description.

@@ -54,3 +54,22 @@ fn a_broken_shader_is_an_error_not_a_panic() {
     let err = gpu.pipeline(ADD, "missing_entry").map(drop).unwrap_err();
     assert!(matches!(err, Error::Validation { .. }), "{err}");
 }
+
+#[test]
+fn an_error_outside_a_checked_call_is_kept_as_a_fault_not_a_panic() {
+    let gpu = common::software_gpu();
+    assert_eq!(gpu.fault(), None);
+    // MAP_READ may only go with COPY_DST: wgpu rejects this buffer, and with no error
+    // scope around the call its default would be to panic.
+    let _ = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: 16,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let fault = gpu.fault().expect("the error is kept");
+    assert!(
+        fault.contains("usage") || fault.contains("Usage"),
+        "{fault}"
+    );
+}
