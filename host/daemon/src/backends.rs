@@ -53,14 +53,42 @@ pub enum Choice {
 }
 
 /// A backend family and whether it can run here.
+///
+/// Kept as data rather than as the lines `vigil devices` prints, so that the text
+/// listing and `vigil devices --json` say the same thing from the same source.
 #[derive(Debug, Clone)]
 pub struct Probe {
     /// The family's command-line name.
     pub name: &'static str,
     /// `Ok(description of what was found)` or `Err(why it is absent)`.
     pub status: Result<String, String>,
-    /// One line per device the family found, with whether it is used and why not.
-    pub devices: Vec<String>,
+    /// Every device the family found, with whether it is used and why not.
+    pub devices: Vec<DeviceProbe>,
+    /// The CPU family's verification paths and whether this CPU runs each.
+    pub paths: Vec<PathProbe>,
+    /// Only for CUDA without a GPU: whether this machine could still compile the
+    /// kernels (`Ok(NVRTC's version)`), or why not.
+    pub nvrtc: Option<Result<(i32, i32), String>>,
+}
+
+/// One device a family found.
+#[derive(Debug, Clone)]
+pub struct DeviceProbe {
+    /// What the device is (name, vendor, memory, driver: whatever the family knows).
+    pub description: String,
+    /// `Ok(note)` when it is in service, `Err(why not)` when it is not.
+    pub status: Result<String, String>,
+}
+
+/// One verification path of the CPU backend.
+#[derive(Debug, Clone)]
+pub struct PathProbe {
+    /// The name `VIGIL_CPU_PATH` takes (`avx512ifma`, `avx2`, `reference`).
+    pub name: &'static str,
+    /// How `vigil devices` names it (with its lanes when this CPU runs it).
+    pub label: String,
+    /// `Ok(note)` when this CPU runs it, `Err(why not)` when it does not.
+    pub status: Result<&'static str, String>,
 }
 
 /// Families in order of preference for `auto` (fastest first; the CPU last).
@@ -82,42 +110,64 @@ pub fn probe_all(threads: Option<usize>) -> Vec<Probe> {
             Choice::Fpga => probe_fpga(),
             Choice::FpgaSim => probe_fpga_sim(),
             Choice::Wgpu => probe_wgpu(),
-            _ => Probe {
-                name,
-                status: Err(format!("{label} is not a device family")),
-                devices: Vec::new(),
-            },
+            _ => Probe::family(name, Err(format!("{label} is not a device family"))),
         })
         .collect();
     probes.push(Probe {
-        name: "cpu",
-        status: CpuBackend::new(threads)
+        paths: cpu_paths(),
+        ..Probe::family(
+            "cpu",
+            CpuBackend::new(threads)
+                .map(|cpu| cpu.info().devices.join(", "))
+                .map_err(|e| e.to_string()),
+        )
+    });
+    probes.push(Probe::family(
+        "cpu-ref",
+        CpuBackend::reference(threads)
             .map(|cpu| cpu.info().devices.join(", "))
             .map_err(|e| e.to_string()),
-        devices: cpu_paths(),
-    });
-    probes.push(Probe {
-        name: "cpu-ref",
-        status: CpuBackend::reference(threads)
-            .map(|cpu| cpu.info().devices.join(", "))
-            .map_err(|e| e.to_string()),
-        devices: Vec::new(),
-    });
+    ));
     probes
 }
 
-/// One line per CPU path: whether this CPU runs it.
-fn cpu_paths() -> Vec<String> {
+impl Probe {
+    /// A family with its status and nothing found below it.
+    fn family(name: &'static str, status: Result<String, String>) -> Probe {
+        Probe {
+            name,
+            status,
+            devices: Vec::new(),
+            paths: Vec::new(),
+            nvrtc: None,
+        }
+    }
+}
+
+/// Every CPU path: whether this CPU runs it.
+fn cpu_paths() -> Vec<PathProbe> {
     use vigil_core::cpu_path::PathChoice;
-    let mut lines: Vec<String> = vigil_core::cpu_path::Isa::ALL
+    let mut paths: Vec<PathProbe> = vigil_core::cpu_path::Isa::ALL
         .into_iter()
         .map(|isa| match PathChoice::Lanes(isa).resolve() {
-            Ok(path) => format!("path      {path}: supported"),
-            Err(e) => format!("path      {isa}: {e}"),
+            Ok(path) => PathProbe {
+                name: isa.name(),
+                label: path.to_string(),
+                status: Ok("supported"),
+            },
+            Err(e) => PathProbe {
+                name: isa.name(),
+                label: isa.to_string(),
+                status: Err(e.to_string()),
+            },
         })
         .collect();
-    lines.push("path      reference crates: always".into());
-    lines
+    paths.push(PathProbe {
+        name: "reference",
+        label: "reference crates".into(),
+        status: Ok("always"),
+    });
+    paths
 }
 
 /// Opens OpenCL as `--backend opencl` would (building and self-testing every device) and
@@ -146,14 +196,11 @@ fn probe_cuda() -> Probe {
     let mut probe = probe_report("cuda", "GPU(s)", opened);
     // Without a GPU, say whether this machine could still compile the kernels.
     if probe.status.is_err() {
-        probe.devices.push(match vigil_cuda::nvrtc::version() {
-            Ok(v) => format!(
-                "nvrtc     NVRTC {}.{} is present: `vigil kernels` compiles the kernels here",
-                v / 1000,
-                (v % 1000) / 10
-            ),
-            Err(e) => format!("nvrtc     {e}"),
-        });
+        probe.nvrtc = Some(
+            vigil_cuda::nvrtc::version()
+                .map(|v| (v / 1000, (v % 1000) / 10))
+                .map_err(|e| e.to_string()),
+        );
     }
     probe
 }
@@ -205,21 +252,16 @@ type Opened = Result<(usize, Vec<(String, Result<String, String>)>), vigil_core:
 fn probe_report(name: &'static str, unit: &str, opened: Opened) -> Probe {
     match opened {
         Ok((used, found)) => Probe {
-            name,
-            status: Ok(format!("{used} {unit} in service")),
             devices: found
                 .into_iter()
-                .map(|(what, status)| match status {
-                    Ok(note) => format!("in use    {what} ({note})"),
-                    Err(why) => format!("not used  {what}: {why}"),
+                .map(|(description, status)| DeviceProbe {
+                    description,
+                    status,
                 })
                 .collect(),
+            ..Probe::family(name, Ok(format!("{used} {unit} in service")))
         },
-        Err(e) => Probe {
-            name,
-            status: Err(e.to_string()),
-            devices: Vec::new(),
-        },
+        Err(e) => Probe::family(name, Err(e.to_string())),
     }
 }
 

@@ -6,6 +6,7 @@
 mod backends;
 mod commands;
 mod crossover;
+mod logging;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,17 +22,23 @@ use commands::Command;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Form of the log lines on stderr: text (for people) or json (for log pipelines)
+    ///
+    /// `json` writes one object per line: timestamp, level, target, and fields with the
+    /// message. `VIGIL_LOG` chooses which lines are written (default `warn`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "VIGIL_LOG_FORMAT",
+        default_value_t = logging::LogFormat::Text
+    )]
+    log_format: logging::LogFormat,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
+    // Arguments first: the subscriber's form is one of them. Parsing logs nothing, and
+    // its errors are printed below without the subscriber.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -54,6 +61,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
+    if let Err(e) = logging::init(cli.log_format) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
 
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,7 +39,7 @@ pub enum Command {
     /// Check a backend against the CPU oracle on every built-in vector set and profile.
     Conformance(ConformanceArgs),
     /// List the backends present on this machine and why the others are absent.
-    Devices,
+    Devices(devices::DevicesArgs),
     /// Compile every kernel program to PTX for CUDA architectures with NVRTC (no GPU
     /// needed), as the CUDA backend does.
     Kernels(KernelsArgs),
@@ -57,7 +57,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Gen(args) => gen::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Conformance(args) => conformance::run(args),
-        Command::Devices => devices::run(),
+        Command::Devices(args) => devices::run(&args),
         Command::Kernels(args) => kernels::run(&args),
         Command::Serve(args) => crate::serve::run(args),
         Command::Loadgen(args) => loadgen::run(*args),
