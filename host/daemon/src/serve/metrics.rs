@@ -63,6 +63,12 @@ pub struct Metrics {
     pub queue_bytes: IntGauge,
     /// Admitted signatures not yet answered (all profiles).
     pub queue_admitted_signatures: IntGauge,
+    /// The admission queue's capacity in signatures (the setting, for alerts on depth).
+    pub queue_capacity_signatures: IntGauge,
+    /// The admission queue's capacity in transaction bytes.
+    pub queue_capacity_bytes: IntGauge,
+    /// 1 while gRPC health says SERVING (backends open and self-tested, not draining).
+    pub serving: IntGauge,
     /// Seconds by stage: `queue` (admission to dispatch), `verify` (backend time per
     /// batch), `total` (admission to response, per request).
     pub stage_seconds: HistogramVec,
@@ -126,6 +132,23 @@ impl Metrics {
             "Signatures admitted and not yet answered (all profiles).",
         )?;
         registry.register(Box::new(queue_admitted_signatures.clone()))?;
+        let plain = |name: &str, help: &str| -> anyhow::Result<IntGauge> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let queue_capacity_signatures = plain(
+            "vigil_queue_capacity_signatures",
+            "Signatures the admission queue holds at most (the setting).",
+        )?;
+        let queue_capacity_bytes = plain(
+            "vigil_queue_capacity_bytes",
+            "Transaction bytes the admission queue holds at most (the setting).",
+        )?;
+        let serving = plain(
+            "vigil_serving",
+            "1 while the gRPC health status is SERVING, else 0 (starting, every backend failed, or draining).",
+        )?;
         let calls_in_flight = IntGauge::new(
             "vigil_calls_in_flight",
             "Verifier calls begun and not yet fully answered.",
@@ -176,6 +199,9 @@ impl Metrics {
             )?,
             queue_bytes,
             queue_admitted_signatures,
+            queue_capacity_signatures,
+            queue_capacity_bytes,
+            serving,
             stage_seconds: histogram(
                 "vigil_stage_duration_seconds",
                 "Time spent per stage: queue (admitted to dispatched), verify (backend \

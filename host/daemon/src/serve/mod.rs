@@ -158,7 +158,7 @@ async fn serve(
     let handshake = Duration::from_millis(limits.handshake_timeout_ms);
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, ServingStatus::NotServing).await;
+    set_health(&health, &metrics.serving, ServingStatus::NotServing).await;
 
     let grpc_listener = TcpListener::bind(config.listen)
         .await
@@ -253,12 +253,13 @@ async fn serve(
         let health = health.clone();
         let scheduler = scheduler.clone();
         let serving = serving.clone();
+        let gauge = metrics.serving.clone();
         let stopped = stopped(stop_rx.clone());
         async move {
             stopped.await;
             tracing::info!("shutting down: finishing accepted work");
             serving.store(false, Ordering::Release);
-            set_health(&health, ServingStatus::NotServing).await;
+            set_health(&health, &gauge, ServingStatus::NotServing).await;
             scheduler.close();
         }
     };
@@ -283,6 +284,7 @@ async fn serve(
         let scheduler = scheduler.clone();
         let health = health.clone();
         let serving = serving.clone();
+        let gauge = metrics.serving.clone();
         let choices = config.backend_choices()?;
         let threads = config.threads;
         let measure_crossover = config.queue.small_batch_signatures.is_none();
@@ -305,7 +307,7 @@ async fn serve(
             let names: Vec<String> = opened.iter().map(|b| b.info().name).collect();
             scheduler.set_backends(opened);
             serving.store(true, Ordering::Release);
-            set_health(&health, ServingStatus::Serving).await;
+            set_health(&health, &gauge, ServingStatus::Serving).await;
             tracing::info!(
                 backends = ?names,
                 seconds = opening.elapsed().as_secs_f64(),
@@ -317,7 +319,7 @@ async fn serve(
                 tick.tick().await;
                 if !scheduler.serving() && serving.swap(false, Ordering::AcqRel) {
                     tracing::error!("every backend has failed: NOT_SERVING");
-                    set_health(&health, ServingStatus::NotServing).await;
+                    set_health(&health, &gauge, ServingStatus::NotServing).await;
                 }
             }
             anyhow::Ok(())
@@ -384,7 +386,13 @@ fn announce(grpc: std::net::SocketAddr, metrics: Option<std::net::SocketAddr>) {
     let _ = out.flush();
 }
 
-async fn set_health(health: &tonic_health::server::HealthReporter, status: ServingStatus) {
+/// Sets the gRPC health status, and `vigil_serving` with it.
+async fn set_health(
+    health: &tonic_health::server::HealthReporter,
+    gauge: &prometheus::IntGauge,
+    status: ServingStatus,
+) {
+    gauge.set(i64::from(status == ServingStatus::Serving));
     health.set_service_status("", status).await;
     health.set_service_status(SERVICE_NAME, status).await;
 }

@@ -121,6 +121,13 @@ impl Scheduler {
     /// [`Scheduler::set_backends`]). Spawns one coalescer per profile on the current
     /// tokio runtime.
     pub fn start(config: SchedulerConfig, metrics: Arc<Metrics>) -> Arc<Scheduler> {
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        metrics
+            .queue_capacity_signatures
+            .set(gauge(config.capacity_signatures));
+        metrics
+            .queue_capacity_bytes
+            .set(gauge(config.capacity_bytes));
         let queues: Vec<Arc<FairQueue<Queued>>> = Profile::ALL
             .iter()
             .map(|_| Arc::new(FairQueue::new()))
