@@ -4,8 +4,7 @@
 //! worker started and its known-answer self-test run ([`vigil_runtime::Roster`]); an
 //! adapter that fails any step is left out and [`WgpuBackend::devices`] says why.
 //! Hardware adapters come first; software ones (lavapipe, WARP) only when the caller
-//! asks for them ([`Select`]). An adapter whose build of the WGSL port lacks the Ed25519
-//! kernels serves Merkle roots only (the runtime sends it no signatures).
+//! asks for them ([`Select`]).
 
 use std::sync::Arc;
 
@@ -46,17 +45,9 @@ fn start(index: usize, found: Found) -> Result<(vigil_runtime::Device, String), 
     let gpu = Gpu::open(found.adapter).map_err(|e| e.to_string())?;
     let cache_dir = vigil_kernels::cache::default_dir("wgpu");
     let opened = Opened::open(gpu, cache_dir.as_deref()).map_err(|e| e.to_string())?;
-    if !opened.has_merkle() {
-        return Err("this build's WGSL port has no Merkle kernels".into());
-    }
     let note = format!(
-        "pipelines built in {:.1} s{}",
-        started.elapsed().as_secs_f64(),
-        if opened.has_ed25519() {
-            ""
-        } else {
-            "; Merkle roots only (the WGSL port has no Ed25519 kernels yet)"
-        }
+        "pipelines built in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     let info = BackendInfo {
         name: NAME.into(),
@@ -127,10 +118,6 @@ impl Backend for WgpuBackend {
 
     fn merkle_root(&self, leaves: Arc<Leaves>) -> Pending<[u8; 32]> {
         self.opened.pool().merkle_root(leaves)
-    }
-
-    fn verifies(&self) -> bool {
-        self.opened.pool().verifies()
     }
 
     fn devices_in_service(&self) -> Option<usize> {

@@ -75,7 +75,7 @@ impl Grow {
 
 /// What a slot's result is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Result_ {
+enum Outcome {
     Verdicts(usize),
     Root,
 }
@@ -85,7 +85,7 @@ struct Slot {
     bufs: Vec<Grow>,
     args: Grow,
     staging: Grow,
-    result: Result_,
+    result: Outcome,
     /// The staging range being mapped, in bytes, and where the map's outcome arrives.
     mapped: Option<(u64, mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>)>,
     verdicts: Vec<u8>,
@@ -101,7 +101,7 @@ impl Slot {
             bufs: Buffer::ALL.iter().map(|_| Grow::new(storage)).collect(),
             args: Grow::new(wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST),
             staging: Grow::new(wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST),
-            result: Result_::Root,
+            result: Outcome::Root,
             mapped: None,
             verdicts: Vec::new(),
             root: [0; 8],
@@ -217,13 +217,20 @@ fn dispatches(plan: &Plan<'_>, rows: usize) -> Vec<Dispatch> {
 }
 
 impl Opened {
-    /// Builds the pipeline of every entry the WGSL port has (through the pipeline cache
-    /// under `cache_dir` where the adapter has one), and the slots.
+    /// Builds the pipeline of every entry (through the pipeline cache under `cache_dir`
+    /// where the adapter has one), and the slots.
     pub fn open(gpu: Gpu, cache_dir: Option<&std::path::Path>) -> Result<Opened, Error> {
-        let modules: Vec<(&'static Entry, String)> = launch::ENTRIES
+        let modules = launch::ENTRIES
             .iter()
-            .filter_map(|e| vigil_kernels::wgsl::entry_module(e).map(|m| (*e, m)))
-            .collect();
+            .map(|e| {
+                vigil_kernels::wgsl::entry_module(e)
+                    .map(|m| (*e, m))
+                    .ok_or_else(|| Error::Validation {
+                        what: format!("compiling {}", e.name),
+                        message: "no WGSL module for this entry".into(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut hasher = blake3::Hasher::new();
         for (e, m) in &modules {
             hasher.update(e.name.as_bytes());
@@ -292,20 +299,6 @@ impl Opened {
         signatures(plan).min(self.table_rows)
     }
 
-    fn has(&self, entry: &Entry) -> bool {
-        self.kernels.iter().any(|k| k.entry.name == entry.name)
-    }
-
-    /// Whether every Ed25519 entry has been ported (else the device does roots only).
-    pub fn has_ed25519(&self) -> bool {
-        launch::ED25519.iter().all(|e| self.has(e))
-    }
-
-    /// Whether the Merkle entries a root needs have been ported.
-    pub fn has_merkle(&self) -> bool {
-        self.has(&launch::MERKLE_LEAVES) && self.has(&launch::MERKLE_LEVEL)
-    }
-
     /// Why `plan` does not fit this device's limits, if it does not.
     fn unfit(&self, plan: &Plan<'_>) -> Option<String> {
         let most = self
@@ -327,9 +320,6 @@ impl Opened {
         }
         let groups = u64::from(self.limits.max_compute_workgroups_per_dimension);
         for l in plan.launches() {
-            if !self.has(l.entry) {
-                return Some(format!("{} is not ported to WGSL", l.entry.name));
-            }
             if l.groups() as u64 > groups {
                 return Some(format!(
                     "{} needs {} workgroups; the adapter dispatches at most {groups}",
@@ -356,7 +346,7 @@ impl Opened {
         let device = gpu.device();
         let queue = gpu.queue();
         let row = u64::from(limits.min_uniform_buffer_offset_alignment).max(ARGS_BYTES);
-        gpu.validated("recording a batch", || {
+        gpu.checked("recording a batch", || {
             for b in Buffer::ALL {
                 let elements = plan.sizes[b.index()];
                 if elements > 0 {
@@ -378,7 +368,7 @@ impl Opened {
                 }
             }
             for d in &plan_dispatches {
-                // Every launch's kernel exists (checked by `unfit`).
+                // Every entry has a kernel (`open` built them all).
                 let Some(k) = kernels.iter().find(|k| k.entry.name == d.launch.entry.name) else {
                     continue;
                 };
@@ -434,9 +424,9 @@ impl Opened {
             }
             let (b, n) = result.unwrap_or((Buffer::NodesA, 8));
             s.result = if b == Buffer::Verdict {
-                Result_::Verdicts(n)
+                Outcome::Verdicts(n)
             } else {
-                Result_::Root
+                Outcome::Root
             };
             let bytes = 4 * n as u64;
             let staging = s.staging.ensure(device, bytes);
@@ -467,27 +457,35 @@ impl Opened {
     }
 }
 
-/// Queues the copy of `data` into `dest`: words as they are, bytes as whole words with
-/// a zero tail (the copy's length must be a multiple of 4).
+/// Queues the copy of `data` into `dest`, written straight into the queue's staging
+/// memory: words as they are (little-endian), bytes as the arena goes up (whole words,
+/// a zero tail and one zero word more: [`device_bytes`]).
 fn upload(queue: &wgpu::Queue, dest: &Grow, data: HostData<'_>) {
     let Some(buf) = dest.buf.as_ref() else {
         return;
     };
-    match data {
-        HostData::U32(words) => {
-            if !words.is_empty() {
-                let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-                queue.write_buffer(buf, 0, &bytes);
-            }
-        }
+    let size = match data {
+        HostData::U32(words) => words.len() * 4,
         HostData::U8(bytes) => {
-            let whole = bytes.len() / 4 * 4;
-            if whole > 0 {
-                queue.write_buffer(buf, 0, &bytes[..whole]);
-            }
-            let mut tail = [0u8; 8];
-            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
-            queue.write_buffer(buf, whole as u64, &tail);
+            usize::try_from(device_bytes(Buffer::Arena, bytes.len(), 0)).unwrap_or(usize::MAX)
+        }
+    };
+    // Nothing to copy for an empty word array; a failed write is reported to the
+    // enclosing error scope.
+    let Some(size) = wgpu::BufferSize::new(size as u64) else {
+        return;
+    };
+    let Some(mut view) = queue.write_buffer_with(buf, 0, size) else {
+        return;
+    };
+    match data {
+        HostData::U32(words) => view
+            .slice(..)
+            .write_iter(words.iter().flat_map(|w| w.to_le_bytes())),
+        HostData::U8(bytes) => {
+            let (mut head, mut tail) = view.slice(..).split_at(bytes.len());
+            head.copy_from_slice(bytes);
+            tail.fill(0);
         }
     }
 }
@@ -500,21 +498,12 @@ impl DeviceQueue for Opened {
         self.slots.len()
     }
 
-    fn verifies(&self) -> bool {
-        self.has_ed25519()
-    }
-
     fn enqueue_verify(
         &mut self,
         slot: usize,
         batch: &Batch,
         profile: Profile,
     ) -> Result<wgpu::SubmissionIndex, Refusal<Error>> {
-        if !self.has_ed25519() {
-            return Err(Refusal::Unfit(
-                "this build's WGSL port has no Ed25519 kernels yet".into(),
-            ));
-        }
         self.run(slot, Plan::verify(batch, profile))
     }
 
@@ -523,10 +512,10 @@ impl DeviceQueue for Opened {
         slot: usize,
         leaves: &Leaves,
     ) -> Result<wgpu::SubmissionIndex, Refusal<Error>> {
-        let fused = self.has(&launch::MERKLE_REDUCE)
-            && self.limits.max_compute_invocations_per_workgroup
-                >= vigil_kernels::MERKLE_REDUCE_GROUP;
-        self.run(slot, Plan::merkle(leaves, fused))
+        // Always the fused levels: WebGPU guarantees every adapter at least 256
+        // invocations per workgroup, and the reduce kernel's group is
+        // MERKLE_REDUCE_GROUP (128).
+        self.run(slot, Plan::merkle(leaves, true))
     }
 
     fn wait(&mut self, slot: usize, done: wgpu::SubmissionIndex) -> Result<(), Error> {
@@ -553,32 +542,28 @@ impl DeviceQueue for Opened {
             .buf
             .as_ref()
             .ok_or_else(|| Error::Wait("no staging buffer".into()))?;
-        let words: Vec<u32> = {
+        {
             let view = staging
                 .slice(..bytes)
                 .get_mapped_range()
                 .map_err(|e| Error::Wait(e.to_string()))?;
-            view.chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect()
-        };
-        staging.unmap();
-        match s.result {
-            Result_::Verdicts(n) => {
-                s.verdicts.clear();
-                s.verdicts.extend(
-                    words
-                        .iter()
-                        .take(n)
-                        .map(|&w| u8::try_from(w).unwrap_or(u8::MAX)),
-                );
-            }
-            Result_::Root => {
-                for (r, w) in s.root.iter_mut().zip(&words) {
-                    *r = *w;
+            let words = view
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            match s.result {
+                Outcome::Verdicts(n) => {
+                    s.verdicts.clear();
+                    s.verdicts
+                        .extend(words.take(n).map(|w| u8::try_from(w).unwrap_or(u8::MAX)));
+                }
+                Outcome::Root => {
+                    for (r, w) in s.root.iter_mut().zip(words) {
+                        *r = w;
+                    }
                 }
             }
         }
+        staging.unmap();
         Ok(())
     }
 
@@ -587,6 +572,6 @@ impl DeviceQueue for Opened {
     }
 
     fn root(&self, slot: usize) -> Option<[u32; 8]> {
-        (self.slots[slot].result == Result_::Root).then_some(self.slots[slot].root)
+        (self.slots[slot].result == Outcome::Root).then_some(self.slots[slot].root)
     }
 }

@@ -106,7 +106,7 @@ impl Gpu {
     }
 
     /// Runs `f` in a validation error scope; its error, if any, becomes [`Error`].
-    fn checked<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T, Error> {
+    pub fn checked<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T, Error> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let value = f();
         match pollster::block_on(scope.pop()) {
@@ -122,22 +122,34 @@ impl Gpu {
     /// bind group layout derived from what the entry uses.
     pub fn pipeline(&self, source: &str, entry: &str) -> Result<wgpu::ComputePipeline, Error> {
         self.checked(&format!("compiling {entry}"), || {
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(entry),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-            self.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
+            self.compute_pipeline(source, entry, None, None)
         })
+    }
+
+    /// The shader module of `source` and the pipeline of its entry point `entry` (to be
+    /// called inside [`Gpu::checked`]).
+    fn compute_pipeline(
+        &self,
+        source: &str,
+        entry: &str,
+        layout: Option<&wgpu::PipelineLayout>,
+        cache: Option<&wgpu::PipelineCache>,
+    ) -> wgpu::ComputePipeline {
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(entry),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        self.device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache,
+            })
     }
 
     /// Compiles `source` and makes a pipeline of its entry point `entry` with an explicit
@@ -185,22 +197,7 @@ impl Gpu {
                         bind_group_layouts: &[Some(&layout)],
                         immediate_size: 0,
                     });
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(entry),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-            let pipeline = self
-                .device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache,
-                });
+            let pipeline = self.compute_pipeline(source, entry, Some(&pipeline_layout), cache);
             (pipeline, layout)
         })
     }
@@ -213,11 +210,6 @@ impl Gpu {
     /// The device's queue.
     pub fn queue(&self) -> &wgpu::Queue {
         &self.queue
-    }
-
-    /// Runs `f` in a validation error scope (see [`Gpu::checked`]), for drivers.
-    pub fn validated<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T, Error> {
-        self.checked(what, f)
     }
 
     /// Dispatches `workgroups` groups of `pipeline` with `binds` at bindings 0, 1, ...

@@ -276,7 +276,7 @@ fn opencl_options(select: Select) -> vigil_opencl::Options {
 pub const AUTO_DEVICE_MIN: usize = 4_096;
 
 /// The accelerators `auto` uses, fastest first: NVIDIA GPUs through CUDA, else OpenCL
-/// GPUs and accelerators, else wgpu's hardware adapters that verify signatures (the
+/// GPUs and accelerators, else wgpu's hardware adapters (the
 /// same GPU is not driven through two APIs; software adapters never). Absent families are
 /// skipped quietly (that is what `auto` means); present ones that fail are logged.
 fn auto_accelerators() -> Vec<Arc<dyn Backend>> {
@@ -296,10 +296,7 @@ fn auto_accelerators() -> Vec<Arc<dyn Backend>> {
         Err(e) => tracing::debug!(error = %e, "auto: no OpenCL accelerator"),
     }
     match WgpuBackend::open(vigil_wgpu::Select::Hardware) {
-        // An adapter whose WGSL port lacks the Ed25519 kernels would refuse the large
-        // batches `auto` sends it.
-        Ok(b) if b.verifies() => found.push(Arc::new(b)),
-        Ok(_) => tracing::debug!("auto: wgpu adapters compute Merkle roots only; not used"),
+        Ok(b) => found.push(Arc::new(b)),
         Err(e) => tracing::debug!(error = %e, "auto: no wgpu GPU"),
     }
     found
