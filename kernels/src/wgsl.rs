@@ -4,7 +4,7 @@
 //! WGSL has no `#include`, and its resource bindings are module-scope declarations, so
 //! two entry points with different parameters cannot share a module without their
 //! bindings colliding. Each entry point is therefore a module of its own: the library
-//! files its program needs, in order, then the entry's file
+//! files it uses, in a fixed order, then the entry's file
 //! (`kernels/wgsl/entry/<entry name>.wgsl`). Binding conventions (group 0): binding i
 //! is the entry's i-th buffer parameter in [`crate::launch`] order, and the entry's
 //! `u32` parameters, in order, are the fields of one uniform struct at the binding after
@@ -41,17 +41,8 @@ macro_rules! file {
     };
 }
 
-macro_rules! entry {
-    ($name:literal) => {
-        (
-            $name,
-            include_str!(concat!("../wgsl/entry/", $name, ".wgsl")),
-        )
-    };
-}
-
 /// Every library file, in the order a module concatenates them.
-pub const LIBRARY: [File; 8] = [
+pub const LIBRARY: [File; 10] = [
     file!("bytes"),
     file!("sha512"),
     file!("sc25519"),
@@ -59,25 +50,10 @@ pub const LIBRARY: [File; 8] = [
     file!("ge25519"),
     file!("ed25519_base"),
     file!("ed25519"),
+    file!("ed25519_table"),
+    file!("ed25519_table_put"),
     file!("blake3"),
 ];
-
-/// The library files each program's entries are built on.
-pub fn library_of(program: &str) -> &'static [&'static str] {
-    match program {
-        "ed25519" => &[
-            "bytes",
-            "sha512",
-            "sc25519",
-            "fe25519",
-            "ge25519",
-            "ed25519_base",
-            "ed25519",
-        ],
-        "merkle" => &["bytes", "blake3"],
-        _ => &[],
-    }
-}
 
 /// The named library files joined in [`LIBRARY`] order (unknown names are skipped),
 /// for a module of one's own (tests of a single file's functions).
@@ -90,22 +66,56 @@ pub fn library(names: &[&str]) -> String {
         .join("\n")
 }
 
-/// The entry files of the port, by entry name (`kernels/wgsl/entry/<name>.wgsl`).
-const ENTRY_FILES: &[(&str, &str)] = &[
-    entry!("vigil_ed25519_challenge"),
-    entry!("vigil_ed25519_prepare"),
-    entry!("vigil_ed25519_scalarmult"),
-    entry!("vigil_ed25519_check"),
-    entry!("vigil_merkle_leaves"),
-    entry!("vigil_merkle_level"),
-    entry!("vigil_merkle_reduce"),
+/// The curve side of an Ed25519 entry: field, group, B's table, the verification.
+const CURVE: [&str; 4] = ["fe25519", "ge25519", "ed25519_base", "ed25519"];
+
+/// An entry file of the port (`kernels/wgsl/entry/<name>.wgsl`) and the library files
+/// its module is built on: only those it uses, since each one's bindings (the arena,
+/// the table and its access mode) must be the entry's.
+struct EntryFile {
+    name: &'static str,
+    source: &'static str,
+    library: &'static [&'static [&'static str]],
+}
+
+macro_rules! entry {
+    ($name:literal, $($lib:expr),+) => {
+        EntryFile {
+            name: $name,
+            source: include_str!(concat!("../wgsl/entry/", $name, ".wgsl")),
+            library: &[$($lib),+],
+        }
+    };
+}
+
+const ENTRY_FILES: &[EntryFile] = &[
+    entry!("vigil_ed25519_challenge", &["bytes", "sha512", "sc25519"]),
+    entry!(
+        "vigil_ed25519_prepare",
+        &["bytes", "sc25519", "ed25519_table_put"],
+        &CURVE
+    ),
+    entry!(
+        "vigil_ed25519_scalarmult",
+        &["ed25519_table", "ed25519_table_put"],
+        &CURVE
+    ),
+    entry!("vigil_ed25519_check", &["bytes", "ed25519_table"], &CURVE),
+    entry!("vigil_merkle_leaves", &["bytes", "blake3"]),
+    entry!("vigil_merkle_level", &["bytes", "blake3"]),
+    entry!("vigil_merkle_reduce", &["bytes", "blake3"]),
 ];
 
-/// The whole module of one entry point: its program's library files, then its own
-/// file; `None` for an entry not ported to WGSL.
+/// The whole module of one entry point: the library files it uses, then its own file;
+/// `None` for a name that is not an entry of the port.
 pub fn entry_module(entry: &crate::launch::Entry) -> Option<String> {
-    let (_, own) = ENTRY_FILES.iter().find(|(name, _)| *name == entry.name)?;
-    Some(format!("{}\n{own}", library(library_of(entry.program))))
+    let file = ENTRY_FILES.iter().find(|f| f.name == entry.name)?;
+    let names: Vec<&str> = file
+        .library
+        .iter()
+        .flat_map(|l| l.iter().copied())
+        .collect();
+    Some(format!("{}\n{}", library(&names), file.source))
 }
 
 #[cfg(test)]

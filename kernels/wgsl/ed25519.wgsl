@@ -150,7 +150,8 @@ fn ed_check(rp: GeP3, r: array<u32, 8>, profile: u32) -> bool {
 //   words 656 .. 672  k's, the same
 // The host sizes the buffer from this constant (vigil_kernels::wgsl::ED25519_TABLE_WORDS,
 // which a test holds equal to it). Storage buffers cannot be passed to functions, so
-// each entry file declares `table` and reads or writes it itself.
+// each entry declares `table` itself; ed25519_table.wgsl reads it and
+// ed25519_table_put.wgsl writes it.
 const ED_TABLE_WORDS: u32 = 672u;
 const ED_DIGITS_S: u32 = 640u;
 const ED_DIGITS_K: u32 = 656u;

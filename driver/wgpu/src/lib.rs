@@ -16,8 +16,8 @@
 //!   ([`device`]: pipelines built once per adapter, slots of buffers reused, a plan of
 //!   the launch contract recorded as one submission), self-tested before use.
 //!
-//! The WGSL port (`kernels/wgsl/`) is built up entry by entry (issue 19); an adapter
-//! serves what the port has, and says so.
+//! The kernels are the WGSL port of the device code (`kernels/wgsl/`, assembled by
+//! `vigil_kernels::wgsl`).
 
 mod backend;
 pub mod device;

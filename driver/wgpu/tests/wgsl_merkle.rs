@@ -52,18 +52,12 @@ fn hash_test(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /// The merkle program's library files (`bytes`, `blake3`), as a driver joins them.
 fn merkle_library() -> String {
-    vigil_kernels::wgsl::library(vigil_kernels::wgsl::library_of("merkle"))
+    vigil_kernels::wgsl::library(&["bytes", "blake3"])
 }
 
-/// The module of one entry: the library, then the entry's file.
+/// The module of one entry, as the driver builds it.
 fn module_of(entry: &Entry) -> String {
-    let file = match entry.name {
-        n if n == MERKLE_LEAVES.name => LEAVES_WGSL,
-        n if n == MERKLE_LEVEL.name => LEVEL_WGSL,
-        n if n == MERKLE_REDUCE.name => REDUCE_WGSL,
-        n => panic!("no WGSL file for {n}"),
-    };
-    format!("{}\n{file}", merkle_library())
+    vigil_kernels::wgsl::entry_module(entry).expect("every Merkle entry has a module")
 }
 
 fn words_of(hash: &[u8; 32]) -> Vec<u32> {

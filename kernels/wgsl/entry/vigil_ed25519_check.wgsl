@@ -25,32 +25,6 @@ struct CheckArgs {
 
 @group(0) @binding(5) var<uniform> check_args: CheckArgs;
 
-// The field element at words w .. w + 20 of table row `row`.
-fn table_fe(row: u32, w: u32) -> Fe {
-    return Fe(
-        table[ed_word(row, w + 0u)],
-        table[ed_word(row, w + 1u)],
-        table[ed_word(row, w + 2u)],
-        table[ed_word(row, w + 3u)],
-        table[ed_word(row, w + 4u)],
-        table[ed_word(row, w + 5u)],
-        table[ed_word(row, w + 6u)],
-        table[ed_word(row, w + 7u)],
-        table[ed_word(row, w + 8u)],
-        table[ed_word(row, w + 9u)],
-        table[ed_word(row, w + 10u)],
-        table[ed_word(row, w + 11u)],
-        table[ed_word(row, w + 12u)],
-        table[ed_word(row, w + 13u)],
-        table[ed_word(row, w + 14u)],
-        table[ed_word(row, w + 15u)],
-        table[ed_word(row, w + 16u)],
-        table[ed_word(row, w + 17u)],
-        table[ed_word(row, w + 18u)],
-        table[ed_word(row, w + 19u)],
-    );
-}
-
 @compute @workgroup_size(64)
 fn vigil_ed25519_check(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row = gid.x;
