@@ -6,29 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-/// Runs `vigil args` with `env` set (and no format inherited from the caller's
-/// environment), `stdin` as its input.
-fn vigil(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env_remove("VIGIL_LOG_FORMAT")
-        .env_remove("VIGIL_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
+mod common;
+
+use common::run_vigil as vigil;
 
 fn succeeds(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
     let out = vigil(args, env, stdin);

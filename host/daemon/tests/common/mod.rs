@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
@@ -361,4 +361,23 @@ pub fn assert_verdicts(req: &VerifyRequest, got: &VerifyResponse) {
     );
     assert!(got.status.is_none());
     assert!(!got.backend.is_empty());
+}
+
+/// Runs the built `vigil` with `args` and `env` (no log filter or format inherited from
+/// the caller's environment), `stdin` as its input, to completion.
+pub fn run_vigil(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env_remove("VIGIL_LOG_FORMAT")
+        .env_remove("VIGIL_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
 }
