@@ -13,24 +13,12 @@
 // digit. The running point stays completed between steps and is converted only where a
 // formula needs another form.
 //
-// Unlike ed25519.h, the table of -A is a value (an array of 8 cached points) that the
-// caller passes in: WGSL library functions cannot take pointers into storage buffers,
-// so an entry that keeps the table in a buffer (the prepare / scalarmult split of
-// ed25519.cl) would load it into such an array and pass it here.
-
-// [1..8](-A) as cached points: entry j - 1 = [j](-A). 7 additions and 8 conversions
-// (7 x (4M + 4M) + 8 x 1M = 64M).
-fn ed_table_of(neg_a: GeP3) -> array<GeCached, 8> {
-    var t: array<GeCached, 8>;
-    let first = ge_p3_to_cached(neg_a);
-    t[0] = first;
-    var q = neg_a;
-    for (var j = 1u; j < 8u; j++) {
-        q = ge_p1p1_to_p3(ge_add_cached(q, first));
-        t[j] = ge_p3_to_cached(q);
-    }
-    return t;
-}
+// As in ed25519.h, -A's table lives in the per-signature table buffer (layout below),
+// which prepare writes entry by entry and scalarmult reads where each digit names it
+// (ed25519_table.wgsl, ed25519_table_put.wgsl): WGSL functions cannot take pointers
+// into storage buffers, so the loop over the digits is the scalarmult entry's, one
+// ed_straus_digit per digit. Holding the eight points as an array value instead cost
+// lavapipe's compiler 30 s and more per shader.
 
 // [e](-A) for a digit e in [-8, 8], given q = [|e|](-A) for e != 0 (anything for
 // e = 0): the identity for e = 0, q negated for e < 0.
@@ -40,11 +28,6 @@ fn ed_cached_digit(q: GeCached, e: i32) -> GeCached {
     let r = GeCached(fe_select(q.ypx, id.ypx, zero), fe_select(q.ymx, id.ymx, zero),
                      fe_select(q.Z, id.Z, zero), fe_select(q.T2d, id.T2d, zero));
     return ge_cached_cneg(r, e < 0);
-}
-
-// [e](-A) for a digit e in [-8, 8], from the table (the identity for e = 0).
-fn ed_select_cached(table: ptr<function, array<GeCached, 8>>, e: i32) -> GeCached {
-    return ed_cached_digit((*table)[max(u32(abs(e)), 1u) - 1u], e);
 }
 
 // [e]B for a digit e in [-8, 8], from ed25519_base.wgsl (the identity for e = 0).
@@ -59,7 +42,8 @@ fn ed_select_base(e: i32) -> GeNiels {
 }
 
 // One digit of Straus' method, from the top: acc = 16 acc (4 doublings, skipped for the
-// first digit) + a + [s_digit]B, a being [k_i](-A) (ed_cached_digit). Per digit after
+// first digit) + a + [s_digit]B, a being [k_i](-A) (ed_cached_digit); 64 of them, then
+// the conversion to extended (4M), give R' = [S]B + [k](-A). Per digit after
 // the first 16S + 12M (4 x (completed -> projective, doubling)); per digit 4M + 4M + 4M
 // + 3M for the two additions and their conversions to extended.
 fn ed_straus_digit(acc: GeP1P1, first: bool, a: GeCached, s_digit: i32) -> GeP1P1 {
@@ -71,23 +55,6 @@ fn ed_straus_digit(acc: GeP1P1, first: bool, a: GeCached, s_digit: i32) -> GeP1P
     }
     r = ge_add_cached(ge_p1p1_to_p3(r), a);
     return ge_add_niels(ge_p1p1_to_p3(r), ed_select_base(s_digit));
-}
-
-// R' = [s]B + [k](-A), s = sum s_i 16^i and k = sum k_i 16^i with digits in [-8, 8],
-// given [1..8](-A) as a value (ed_table_of): 64 x ed_straus_digit from the top digit,
-// then 4M for the result. The scalarmult entry runs the same loop with -A's table read
-// from its buffer instead (a table held as a value costs the shader compiler dearly:
-// see the entry).
-fn ed_double_scalarmult(s: array<i32, 64>, k: array<i32, 64>, table: array<GeCached, 8>) -> GeP3 {
-    var sd = s;
-    var kd = k;
-    var t = table;
-    var acc = ge_p1p1_identity();
-    for (var n = 0u; n < 64u; n++) {
-        let i = 63u - n;
-        acc = ed_straus_digit(acc, n == 0u, ed_select_cached(&t, kd[i]), sd[i]);
-    }
-    return ge_p1p1_to_p3(acc);
 }
 
 // Profile codes (kernels/src/lib.rs profile_code); anything else is strict.

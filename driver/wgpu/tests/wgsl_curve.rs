@@ -25,11 +25,53 @@ fn gpu() -> &'static Gpu {
     GPU.get_or_init(common::software_gpu)
 }
 
-/// The curve library files, with a test's own entry points after them.
+/// The curve library files and [`TABLE_AS_VALUE`], with a test's own entry points after
+/// them.
 fn module(entry: &str) -> String {
     let lib = vigil_kernels::wgsl::library(&["fe25519", "ge25519", "ed25519_base", "ed25519"]);
-    format!("{lib}\n{entry}")
+    format!("{lib}\n{TABLE_AS_VALUE}\n{entry}")
 }
+
+/// The double-scalar multiplication over -A's table held as a value, built from the
+/// library's pieces (ed_cached_digit, ed_straus_digit) as prepare and scalarmult use them
+/// over the table buffer: what these tests hold to curve25519-dalek without a buffer
+/// of tables. The entries do not use this form (it costs the shader compiler dearly).
+const TABLE_AS_VALUE: &str = r#"
+// [1..8](-A) as cached points: entry j - 1 = [j](-A). 7 additions and 8 conversions
+// (7 x (4M + 4M) + 8 x 1M = 64M).
+fn ed_table_of(neg_a: GeP3) -> array<GeCached, 8> {
+    var t: array<GeCached, 8>;
+    let first = ge_p3_to_cached(neg_a);
+    t[0] = first;
+    var q = neg_a;
+    for (var j = 1u; j < 8u; j++) {
+        q = ge_p1p1_to_p3(ge_add_cached(q, first));
+        t[j] = ge_p3_to_cached(q);
+    }
+    return t;
+}
+
+// [e](-A) for a digit e in [-8, 8], from the table (the identity for e = 0).
+fn ed_select_cached(table: ptr<function, array<GeCached, 8>>, e: i32) -> GeCached {
+    return ed_cached_digit((*table)[max(u32(abs(e)), 1u) - 1u], e);
+}
+
+// R' = [s]B + [k](-A), s = sum s_i 16^i and k = sum k_i 16^i with digits in [-8, 8],
+// given [1..8](-A) as a value (ed_table_of): 64 x ed_straus_digit from the top digit,
+// then 4M for the result: the scalarmult entry's loop, with -A's table as a value
+// instead of in its buffer.
+fn ed_double_scalarmult(s: array<i32, 64>, k: array<i32, 64>, table: array<GeCached, 8>) -> GeP3 {
+    var sd = s;
+    var kd = k;
+    var t = table;
+    var acc = ge_p1p1_identity();
+    for (var n = 0u; n < 64u; n++) {
+        let i = 63u - n;
+        acc = ed_straus_digit(acc, n == 0u, ed_select_cached(&t, kd[i]), sd[i]);
+    }
+    return ge_p1p1_to_p3(acc);
+}
+"#;
 
 fn rng(seed: u64) -> rand::rngs::StdRng {
     rand::rngs::StdRng::seed_from_u64(seed)
