@@ -24,7 +24,6 @@ use crate::gpu::Gpu;
 pub struct DiskCache {
     cache: wgpu::PipelineCache,
     dir: PathBuf,
-    file: String,
     key_parts: [String; 5],
     source_hash: [u8; 32],
 }
@@ -57,7 +56,6 @@ impl DiskCache {
         let key_parts = key_parts(&gpu.info())?;
         let key = key_of(&key_parts, source_hash);
         let data = cache::load(dir, &key);
-        let file = key.file_name();
         // SAFETY: the data, if any, is what `store` wrote from `PipelineCache::get_data`
         // under a file named for this adapter, driver and these sources; wgpu checks its
         // own header (adapter and driver) before passing data on, and with `fallback`
@@ -71,14 +69,13 @@ impl DiskCache {
                 })
         };
         tracing::debug!(
-            file = %dir.join(&file).display(),
+            file = %dir.join(key.file_name()).display(),
             loaded = data.is_some(),
             "wgpu pipeline cache"
         );
         Some(DiskCache {
             cache,
             dir: dir.to_owned(),
-            file,
             key_parts,
             source_hash,
         })
@@ -99,7 +96,7 @@ impl DiskCache {
         if let Err(e) = cache::store(&self.dir, &key, &data) {
             tracing::warn!(dir = %self.dir.display(), error = %e, "could not store the wgpu pipeline cache");
         } else {
-            tracing::debug!(file = %self.dir.join(&self.file).display(), bytes = data.len(), "wgpu pipeline cache stored");
+            tracing::debug!(file = %self.dir.join(key.file_name()).display(), bytes = data.len(), "wgpu pipeline cache stored");
         }
     }
 }
