@@ -52,4 +52,4 @@ pub use device::{Device, StartError, QUEUE_DEPTH};
 pub use fault::Fault;
 pub use pool::Pool;
 pub use queue::{DeviceQueue, Refusal};
-pub use roster::{DeviceStatus, Opened, Roster};
+pub use roster::{start_failures, DeviceStatus, Opened, Roster};

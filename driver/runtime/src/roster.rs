@@ -8,7 +8,8 @@
 //! found keeps its status (in service, or why not, or taken out of service since) for
 //! `vigil devices`.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use vigil_core::BackendError;
 
@@ -31,6 +32,8 @@ pub struct Roster<S> {
     /// Each device found, with its place in `devices` if it went into service.
     found: Vec<(DeviceStatus<S>, Option<usize>)>,
     devices: Vec<Arc<Device>>,
+    /// Devices whose start or self-test failed (not those refused by choice).
+    failed: usize,
 }
 
 impl<S> Default for Roster<S> {
@@ -38,6 +41,7 @@ impl<S> Default for Roster<S> {
         Roster {
             found: Vec::new(),
             devices: Vec::new(),
+            failed: 0,
         }
     }
 }
@@ -80,6 +84,7 @@ impl<S: Clone + std::fmt::Display> Roster<S> {
             }
             Err(why) => {
                 tracing::warn!(device = %summary, %why, "device not used");
+                self.failed += 1;
                 self.refuse(summary, why);
             }
         }
@@ -94,6 +99,7 @@ impl<S: Clone + std::fmt::Display> Roster<S> {
         kind: &str,
         preferred_batch: usize,
     ) -> Result<Opened<S>, BackendError> {
+        record_start_failures(backend, self.failed);
         if self.devices.is_empty() {
             let why: Vec<String> = self
                 .found
@@ -153,4 +159,29 @@ impl<S: Clone> Opened<S> {
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
+}
+
+/// Devices whose start or known-answer self-test failed, by backend, since the process
+/// began. Kept process-wide rather than on the backend because a backend none of whose
+/// devices passed never comes into being (`auto` then quietly moves on to the next
+/// family, down to the CPU), and that is the case an operator most needs to hear of.
+static START_FAILURES: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+
+fn record_start_failures(backend: &str, failed: usize) {
+    let mut map = START_FAILURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let count = map.entry(backend.to_owned()).or_insert(0);
+    *count = count.saturating_add(failed);
+}
+
+/// Every backend that has opened (or tried to) in this process, with how many of its
+/// devices failed to start or failed their self-test: for metrics and alerts.
+pub fn start_failures() -> Vec<(String, usize)> {
+    START_FAILURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(name, &n)| (name.clone(), n))
+        .collect()
 }

@@ -398,7 +398,7 @@ fn the_roster_self_tests_each_device_and_keeps_every_status() {
         Ok((device(roots_only), "built".into())),
     );
     roster.admit("absent".into(), Err("no such device".into()));
-    let opened = roster.finish("fake", "fake device", 16).unwrap();
+    let opened = roster.finish("fake-roster", "fake device", 16).unwrap();
     let status: Vec<(String, Result<String, String>)> = opened
         .devices()
         .into_iter()
@@ -423,6 +423,8 @@ fn the_roster_self_tests_each_device_and_keeps_every_status() {
     assert_eq!(status[5].1, Err("no such device".to_owned()));
     assert_eq!(opened.in_service().len(), 2);
     assert_eq!(opened.pool().devices_in_service(), Some(2));
+    // Corrupt, wrong root and absent failed; the CPU device was refused by choice.
+    assert!(crate::start_failures().contains(&("fake-roster".to_owned(), 3)));
     // A device taken out of service since says so.
     opened.in_service()[0].take_out_of_service("drained by the operator");
     let after = opened.devices();

@@ -271,6 +271,19 @@ async fn serve_answers_verify_and_merkle_from_the_simulated_card() {
         ),
         1.0
     );
+    // One card found, in service, none failed at start.
+    assert_eq!(
+        metric_sum(
+            &samples,
+            "vigil_devices_in_service",
+            &[("backend", "fpga-sim")]
+        ),
+        1.0
+    );
+    assert!(
+        text.contains("vigil_device_start_failures{backend=\"fpga-sim\"} 0"),
+        "{text}"
+    );
 }
 
 /// Left to measure the crossover, the appliance times the simulated card (far slower

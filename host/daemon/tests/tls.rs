@@ -7,12 +7,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::pki::{leaf, make_ca, tls_client};
 use common::{assert_verdicts, request, Appliance};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use rcgen::ExtendedKeyUsagePurpose;
+use tonic::transport::Channel;
 use vigil_core::Profile;
 use vigil_proto::v1::verifier_client::VerifierClient;
 
@@ -21,32 +19,6 @@ struct Pki {
     ca_pem: String,
     client: (String, String),
     rogue_client: (String, String),
-}
-
-fn make_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
-
-fn leaf(
-    issuer: &CertifiedIssuer<'static, KeyPair>,
-    names: &[&str],
-    usage: ExtendedKeyUsagePurpose,
-) -> (String, String) {
-    let mut params =
-        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, names[0]);
-    params.extended_key_usages = vec![usage];
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
 }
 
 fn pki(tag: &str) -> Pki {
@@ -70,27 +42,20 @@ fn pki(tag: &str) -> Pki {
     }
 }
 
-fn path(dir: &Path, name: &str) -> String {
-    dir.join(name).to_str().unwrap().to_string()
+/// An appliance serving TLS with `pki`'s server certificate, with `extra` flags.
+fn tls_appliance(pki: &Pki, extra: &[&str]) -> Appliance {
+    let mut args = vec![
+        "--tls-cert".to_owned(),
+        path(&pki.dir, "server.pem"),
+        "--tls-key".to_owned(),
+        path(&pki.dir, "server.key"),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    Appliance::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-async fn tls_client(
-    app: &Appliance,
-    ca_pem: &str,
-    identity: Option<&(String, String)>,
-) -> Result<VerifierClient<Channel>, tonic::transport::Error> {
-    let mut tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(ca_pem))
-        .domain_name("localhost");
-    if let Some((cert, key)) = identity {
-        tls = tls.identity(Identity::from_pem(cert, key));
-    }
-    let channel = Channel::from_shared(format!("https://{}", app.grpc))
-        .unwrap()
-        .tls_config(tls)?
-        .connect()
-        .await?;
-    Ok(VerifierClient::new(channel))
+fn path(dir: &Path, name: &str) -> String {
+    dir.join(name).to_str().unwrap().to_string()
 }
 
 /// Health over TLS is not what common::wait_serving speaks, so wait by trying.
@@ -113,12 +78,7 @@ async fn wait_tls_ready(app: &Appliance, ca_pem: &str, identity: Option<&(String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_and_plaintext_clients_are_refused() {
     let pki = pki("tls");
-    let app = Appliance::spawn(&[
-        "--tls-cert",
-        &path(&pki.dir, "server.pem"),
-        "--tls-key",
-        &path(&pki.dir, "server.key"),
-    ]);
+    let app = tls_appliance(&pki, &[]);
     wait_tls_ready(&app, &pki.ca_pem, None).await;
     let mut client = tls_client(&app, &pki.ca_pem, None).await.unwrap();
     let req = request(1, Profile::Rfc8032, 10, 2, false, 1);
@@ -136,14 +96,7 @@ async fn tls_serves_and_plaintext_clients_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_refuses_clients_without_an_accepted_certificate() {
     let pki = pki("mtls");
-    let app = Appliance::spawn(&[
-        "--tls-cert",
-        &path(&pki.dir, "server.pem"),
-        "--tls-key",
-        &path(&pki.dir, "server.key"),
-        "--tls-client-ca",
-        &path(&pki.dir, "ca.pem"),
-    ]);
+    let app = tls_appliance(&pki, &["--tls-client-ca", &path(&pki.dir, "ca.pem")]);
     wait_tls_ready(&app, &pki.ca_pem, Some(&pki.client)).await;
     let req = request(1, Profile::Strict, 5, 1, true, 1);
 
@@ -179,14 +132,7 @@ async fn mutual_tls_refuses_clients_without_an_accepted_certificate() {
 async fn a_handshake_that_never_finishes_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let pki = pki("handshake");
-    let app = Appliance::spawn(&[
-        "--tls-cert",
-        &path(&pki.dir, "server.pem"),
-        "--tls-key",
-        &path(&pki.dir, "server.key"),
-        "--handshake-timeout-ms",
-        "500",
-    ]);
+    let app = tls_appliance(&pki, &["--handshake-timeout-ms", "500"]);
     wait_tls_ready(&app, &pki.ca_pem, None).await;
     // One connection silent, one with the first bytes of a ClientHello only.
     let mut silent = tokio::net::TcpStream::connect(app.grpc).await.unwrap();
@@ -206,5 +152,135 @@ async fn a_handshake_that_never_finishes_is_cut_off() {
         &req,
         &client.verify(req.clone()).await.unwrap().into_inner(),
     );
+    std::fs::remove_dir_all(&pki.dir).unwrap();
+}
+
+/// Writes a new server certificate and key, from a new CA, over the appliance's files;
+/// returns that CA's PEM.
+fn new_server_pair(dir: &Path) -> String {
+    let ca = make_ca("renewed CA");
+    let (cert, key) = leaf(
+        &ca,
+        &["localhost", "127.0.0.1"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    std::fs::write(dir.join("server.pem"), cert).unwrap();
+    std::fs::write(dir.join("server.key"), key).unwrap();
+    ca.pem()
+}
+
+/// Replaces a file whole (written beside it, then renamed), as a deployment tool or a
+/// Kubernetes Secret mount does: the appliance's periodic check never sees half a file.
+fn replace(dir: &Path, name: &str, text: &str) {
+    let staged = dir.join(format!(".{name}.new"));
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(staged, dir.join(name)).unwrap();
+}
+
+/// Waits (at most 20 s) until a new connection with `ca_pem` and `identity` is served.
+async fn wait_served_with(app: &Appliance, ca_pem: &str, identity: Option<&(String, String)>) {
+    let req = request(7, Profile::Strict, 2, 1, false, 7);
+    for _ in 0..200 {
+        if let Ok(mut c) = tls_client(app, ca_pem, identity).await {
+            if c.verify(req.clone()).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the reloaded TLS files never served a new connection");
+}
+
+/// Whether a new connection with `ca_pem` and `identity` is refused.
+async fn refused_with(app: &Appliance, ca_pem: &str, identity: Option<&(String, String)>) -> bool {
+    match tls_client(app, ca_pem, identity).await {
+        Err(_) => true,
+        Ok(mut c) => c
+            .verify(request(8, Profile::Strict, 1, 1, false, 8))
+            .await
+            .is_err(),
+    }
+}
+
+fn reloads(app: &Appliance, trigger: &str, result: &str) -> f64 {
+    let samples = common::parse_prometheus(&app.metrics_text()).unwrap();
+    common::metric_sum(
+        &samples,
+        "vigil_tls_reloads_total",
+        &[("trigger", trigger), ("result", result)],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_certificate_and_open_connections_keep_theirs() {
+    let pki = pki("sighup");
+    let app = tls_appliance(&pki, &["--tls-reload-interval-secs", "0"]);
+    wait_tls_ready(&app, &pki.ca_pem, None).await;
+    let mut open = tls_client(&app, &pki.ca_pem, None).await.unwrap();
+    let req = request(1, Profile::Strict, 6, 1, true, 1);
+    assert_verdicts(&req, &open.verify(req.clone()).await.unwrap().into_inner());
+
+    let renewed_ca = new_server_pair(&pki.dir);
+    // Changed files alone do nothing with checks off ...
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(refused_with(&app, &renewed_ca, None).await);
+    // ... and SIGHUP loads them.
+    app.signal(nix::sys::signal::Signal::SIGHUP);
+    wait_served_with(&app, &renewed_ca, None).await;
+    assert!(refused_with(&app, &pki.ca_pem, None).await);
+    // The connection opened before the reload is still served with its old
+    // certificate: it trusts only the old CA, so it cannot have reconnected.
+    assert_verdicts(&req, &open.verify(req.clone()).await.unwrap().into_inner());
+    assert_eq!(reloads(&app, "signal", "ok"), 1.0);
+    std::fs::remove_dir_all(&pki.dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_files_reload_without_a_signal_and_bad_ones_are_refused() {
+    let pki = pki("filechange");
+    let app = tls_appliance(
+        &pki,
+        &[
+            "--tls-client-ca",
+            &path(&pki.dir, "ca.pem"),
+            "--tls-reload-interval-secs",
+            "1",
+        ],
+    );
+    wait_tls_ready(&app, &pki.ca_pem, Some(&pki.client)).await;
+    let mut open = tls_client(&app, &pki.ca_pem, Some(&pki.client))
+        .await
+        .unwrap();
+    let req = request(2, Profile::Zip215, 5, 2, false, 2);
+    assert!(open.verify(req.clone()).await.is_ok());
+
+    // The client CA changes: clients of the new CA are served, those of the old one
+    // refused, and the connection already open carries on.
+    let new_client_ca = make_ca("new client CA");
+    let new_client = leaf(
+        &new_client_ca,
+        &["node-2"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    replace(&pki.dir, "ca.pem", &new_client_ca.pem());
+    wait_served_with(&app, &pki.ca_pem, Some(&new_client)).await;
+    assert!(refused_with(&app, &pki.ca_pem, Some(&pki.client)).await);
+    assert_verdicts(&req, &open.verify(req.clone()).await.unwrap().into_inner());
+    assert_eq!(reloads(&app, "file", "ok"), 1.0);
+
+    // A damaged key is refused; the loaded files serve on.
+    replace(&pki.dir, "server.key", "not a key");
+    let mut failing = false;
+    for _ in 0..100 {
+        let samples = common::parse_prometheus(&app.metrics_text()).unwrap();
+        if common::metric_sum(&samples, "vigil_tls_reload_failing", &[]) == 1.0 {
+            failing = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(failing, "a damaged key was not reported");
+    assert_eq!(reloads(&app, "file", "error"), 1.0);
+    wait_served_with(&app, &pki.ca_pem, Some(&new_client)).await;
     std::fs::remove_dir_all(&pki.dir).unwrap();
 }

@@ -496,9 +496,11 @@ fn bench_latency(
         "iterations": times.len(),
         "warmup_iterations": warmup,
         "backend_us": backend_stats,
+        "backend_us_ladder": ladder(&times),
         "baseline": baseline_name(profile),
         "baseline_iterations": base_times.len(),
         "baseline_us": base_stats,
+        "baseline_us_ladder": ladder(&base_times),
         "verdicts_match_baseline": true,
         "machine": machine(),
         "commit": env!("VIGIL_COMMIT"),
@@ -528,6 +530,28 @@ fn percentiles(times: &mut [Duration]) -> serde_json::Value {
         "max": times.last().map_or(f64::NAN, |d| us(*d)),
         "mean": mean,
     })
+}
+
+/// The quantiles of a latency ladder, in parts per 10,000: the minimum, the body, then
+/// ever closer to the maximum at log-spaced steps of the tail. Enough points to draw
+/// the distribution (`vigil plot`), few enough to keep one JSON line short.
+pub(super) const LADDER_PER_10K: [u32; 16] = [
+    0, 1_000, 2_500, 5_000, 7_500, 9_000, 9_500, 9_800, 9_900, 9_950, 9_980, 9_990, 9_995, 9_998,
+    9_999, 10_000,
+];
+
+/// `[quantile, microseconds]` of sorted `times` at each [`LADDER_PER_10K`] point
+/// (nearest rank, so 0 is the minimum and 1 the maximum); empty when nothing was timed.
+fn ladder(sorted: &[Duration]) -> serde_json::Value {
+    let points: Vec<serde_json::Value> = LADDER_PER_10K
+        .iter()
+        .filter_map(|&q| {
+            let k = (q as usize * sorted.len()).div_ceil(10_000).max(1);
+            let t = sorted.get(k - 1)?;
+            Some(json!([f64::from(q) / 1e4, t.as_secs_f64() * 1e6]))
+        })
+        .collect();
+    serde_json::Value::Array(points)
 }
 
 fn bench_merkle(
@@ -842,6 +866,21 @@ mod tests {
         assert!(near(&p["max"], 1000.0), "{p}");
         let mut one = vec![Duration::from_micros(7)];
         assert!(near(&percentiles(&mut one)["p50"], 7.0));
+    }
+
+    #[test]
+    fn ladder_runs_from_minimum_to_maximum() {
+        let mut t: Vec<Duration> = (1..=1000).rev().map(Duration::from_micros).collect();
+        t.sort_unstable();
+        let l = ladder(&t);
+        let l = l.as_array().unwrap();
+        assert_eq!(l.len(), LADDER_PER_10K.len());
+        let at = |i: usize| (l[i][0].as_f64().unwrap(), l[i][1].as_f64().unwrap());
+        assert_eq!(at(0), (0.0, 1.0));
+        assert_eq!(at(3), (0.5, 500.0));
+        assert_eq!(at(8), (0.99, 990.0));
+        assert_eq!(at(l.len() - 1), (1.0, 1000.0));
+        assert_eq!(ladder(&[]), json!([]));
     }
 
     #[test]

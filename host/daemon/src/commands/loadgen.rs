@@ -608,6 +608,8 @@ fn report(
             "max": h.max(),
             "mean": if h.is_empty() { 0.0 } else { h.mean() },
         },
+        // The distribution at log-spaced tail points, for `vigil plot`.
+        "latency_us_ladder": ladder(h),
         "check": args.check.then(|| json!({
             "mismatched_requests": c.mismatched_requests,
             "mismatched_transactions": c.mismatched_transactions,
@@ -622,6 +624,20 @@ fn report(
         "commit": env!("VIGIL_COMMIT"),
         "date": super::bench::today(),
     })
+}
+
+/// `[quantile, microseconds]` at each of bench's ladder points, from the minimum to the
+/// maximum; empty when nothing was answered.
+fn ladder(h: &Histogram<u64>) -> Vec<serde_json::Value> {
+    super::bench::LADDER_PER_10K
+        .iter()
+        .filter(|_| !h.is_empty())
+        .map(|&q| match q {
+            0 => json!([0.0, h.min()]),
+            10_000 => json!([1.0, h.max()]),
+            q => json!([f64::from(q) / 1e4, h.value_at_quantile(f64::from(q) / 1e4)]),
+        })
+        .collect()
 }
 
 fn print_text(r: &serde_json::Value) {
@@ -757,6 +773,20 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ladder_runs_from_minimum_to_maximum() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        assert!(ladder(&h).is_empty());
+        for us in 1..=1000 {
+            h.record(us).unwrap();
+        }
+        let l = ladder(&h);
+        assert_eq!(l.len(), super::super::bench::LADDER_PER_10K.len());
+        assert_eq!(l[0], json!([0.0, 1]));
+        assert_eq!(l[3], json!([0.5, 500]));
+        assert_eq!(l[l.len() - 1], json!([1.0, 1000]));
+    }
 
     #[test]
     fn stops() {

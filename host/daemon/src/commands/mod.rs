@@ -8,6 +8,7 @@ mod kernels;
 mod limits;
 mod loadgen;
 mod merkle;
+mod plot;
 mod verify;
 
 use std::fs::File;
@@ -47,6 +48,8 @@ pub enum Command {
     Serve(Box<crate::serve::ServeArgs>),
     /// Drive appliances with generated load; report throughput and latency percentiles.
     Loadgen(Box<loadgen::LoadgenArgs>),
+    /// Draw SVG charts from recorded `bench --json` / `loadgen --json` results.
+    Plot(plot::PlotArgs),
 }
 
 /// Runs one subcommand.
@@ -61,6 +64,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Kernels(args) => kernels::run(&args),
         Command::Serve(args) => crate::serve::run(args),
         Command::Loadgen(args) => loadgen::run(*args),
+        Command::Plot(args) => plot::run(&args),
     }
 }
 

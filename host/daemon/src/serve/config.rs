@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// CA certificate(s) (PEM) that client certificates must chain to: mutual TLS.
     #[arg(long)]
     pub tls_client_ca: Option<PathBuf>,
+    /// Seconds between checks of the TLS files for changes, which reload them without
+    /// a restart (default 10; 0: only on SIGHUP, which always reloads them).
+    #[arg(long)]
+    pub tls_reload_interval_secs: Option<u64>,
     /// Queue capacity in signatures (admitted and not yet answered, all profiles).
     #[arg(long)]
     pub queue_signatures: Option<usize>,
@@ -147,8 +151,8 @@ impl Default for Limits {
     }
 }
 
-/// TLS files.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+/// TLS files, and how often they are checked for changes.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsFiles {
     /// Certificate chain, PEM.
@@ -157,6 +161,24 @@ pub struct TlsFiles {
     pub key: Option<PathBuf>,
     /// Client CA, PEM: when set, clients must present a certificate it signed.
     pub client_ca: Option<PathBuf>,
+    /// Seconds between checks of the files for changes (a change reloads them; see
+    /// [`super::reload`]); 0: reload on SIGHUP only.
+    pub reload_interval_secs: u64,
+}
+
+/// How often the TLS files are checked when nothing is configured: a Kubernetes
+/// Secret update takes about a minute to reach the pod, so this adds little to it.
+pub const DEFAULT_TLS_RELOAD_SECS: u64 = 10;
+
+impl Default for TlsFiles {
+    fn default() -> Self {
+        TlsFiles {
+            cert: None,
+            key: None,
+            client_ca: None,
+            reload_interval_secs: DEFAULT_TLS_RELOAD_SECS,
+        }
+    }
 }
 
 /// The CPU/accelerator routing threshold when none is configured or measured.
@@ -304,6 +326,10 @@ impl ServeConfig {
         if a.tls_client_ca.is_some() {
             self.tls.client_ca.clone_from(&a.tls_client_ca);
         }
+        set(
+            &mut self.tls.reload_interval_secs,
+            &a.tls_reload_interval_secs,
+        );
         let q = &mut self.queue;
         set(&mut q.signatures, &a.queue_signatures);
         set(&mut q.bytes, &a.queue_bytes);
@@ -371,6 +397,13 @@ impl ServeConfig {
             0,
             3_600,
             "",
+        )?;
+        in_range(
+            "--tls-reload-interval-secs",
+            self.tls.reload_interval_secs,
+            0,
+            86_400,
+            "0 (SIGHUP only) to a day",
         )?;
         let q = &self.queue;
         in_range(

@@ -33,6 +33,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tonic::transport::server::{Connected, TcpConnectInfo};
@@ -318,10 +319,11 @@ impl Connected for Guarded {
 }
 
 /// Accepts on `listener` until `stop` is set, handing each connection that passes the
-/// caps and its TLS handshake (if `tls`) to the returned channel, with its peer.
+/// caps and its TLS handshake (if `tls`: each connection with the configuration current
+/// when it was accepted, see [`super::reload`]) to the returned channel, with its peer.
 pub fn accept(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<watch::Receiver<Arc<ServerConfig>>>,
     limits: ConnLimits,
     metrics: ConnMetrics,
     mut stop: watch::Receiver<bool>,
@@ -362,7 +364,10 @@ pub fn accept(
                 }
             };
             let _ = tcp.set_nodelay(true);
-            let (tracker, tls, tx) = (tracker.clone(), tls.clone(), tx.clone());
+            let tls = tls
+                .as_ref()
+                .map(|current| TlsAcceptor::from(current.borrow().clone()));
+            let (tracker, tx) = (tracker.clone(), tx.clone());
             tokio::spawn(async move {
                 let opened = Instant::now();
                 let info = TcpConnectInfo {

@@ -93,6 +93,14 @@ pub struct Metrics {
     pub connections_closed: IntCounterVec,
     /// Verifier calls (Verify, VerifyStream, MerkleRoot, Devices) in progress.
     pub calls_in_flight: IntGauge,
+    /// `vigil_tls_reloads_total{trigger, result}`.
+    pub tls_reloads: IntCounterVec,
+    /// `vigil_tls_reload_failing`.
+    pub tls_reload_failing: IntGauge,
+    /// `vigil_devices_in_service{backend}`.
+    pub devices_in_service: IntGaugeVec,
+    /// `vigil_device_start_failures{backend}`.
+    pub device_start_failures: IntGaugeVec,
 }
 
 impl Metrics {
@@ -256,6 +264,32 @@ impl Metrics {
                 &["port", "reason"],
             )?,
             calls_in_flight,
+            tls_reloads: counter(
+                "vigil_tls_reloads_total",
+                "TLS certificate and client CA reloads, by what asked for one (signal or \
+                 file change) and how it went (ok or error: the previous files serve on).",
+                &["trigger", "result"],
+            )?,
+            tls_reload_failing: {
+                let g = IntGauge::new(
+                    "vigil_tls_reload_failing",
+                    "1 while the TLS files on disk cannot be loaded and the previous ones \
+                     serve on; 0 otherwise.",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            devices_in_service: gauge(
+                "vigil_devices_in_service",
+                "Devices of a multi-device backend (GPUs, cards) in service now.",
+                &["backend"],
+            )?,
+            device_start_failures: gauge(
+                "vigil_device_start_failures",
+                "Devices a backend found whose start or known-answer self-test failed when \
+                 it opened (they serve nothing until a restart).",
+                &["backend"],
+            )?,
             registry,
         };
         metrics

@@ -25,7 +25,9 @@ pub mod error;
 pub mod fair;
 pub mod frames;
 pub mod metrics;
+pub mod notify;
 pub mod proofs;
+pub mod reload;
 pub mod scheduler;
 pub mod service;
 pub mod shed;
@@ -65,9 +67,7 @@ pub fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     // Every setting is checked before anything is bound, opened or printed.
     let config = ServeConfig::load(&args)?;
     let tls = match (&config.tls.cert, &config.tls.key) {
-        (Some(_), Some(_)) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
-            &config.tls,
-        )?)),
+        (Some(_), Some(_)) => Some(tls::server_config(&config.tls)?),
         _ => None,
     };
     let connections = connection_budget(&config)?;
@@ -142,9 +142,17 @@ fn raise_fd_limit() -> u64 {
 
 async fn serve(
     config: ServeConfig,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     max_connections: usize,
 ) -> anyhow::Result<()> {
+    notify::status("starting: opening and self-testing backends");
+    if let Some(period) = notify::watchdog_period() {
+        tracing::info!(
+            seconds = period.as_secs_f64(),
+            "pinging the systemd watchdog"
+        );
+        tokio::spawn(notify::watchdog(period));
+    }
     let metrics = Arc::new(Metrics::new()?);
     let scheduler = Scheduler::start(config.scheduler(), metrics.clone());
     let serving = Arc::new(AtomicBool::new(false));
@@ -170,9 +178,31 @@ async fn serve(
         (Some(_), None) => "TLS",
         (None, _) => "plaintext",
     };
+    let (reloader, current_tls) = match tls {
+        Some(initial) => {
+            let (reloader, current) = reload::TlsReloader::new(
+                config.tls.clone(),
+                initial,
+                reload::ReloadMetrics {
+                    reloads: metrics.tls_reloads.clone(),
+                    failing: metrics.tls_reload_failing.clone(),
+                },
+            );
+            (Some(reloader), Some(current))
+        }
+        None => (None, None),
+    };
+    let reload_interval =
+        Some(Duration::from_secs(config.tls.reload_interval_secs)).filter(|d| !d.is_zero());
+    tokio::spawn(reload::run(
+        reloader,
+        reload_interval,
+        serving.clone(),
+        stop_rx.clone(),
+    ));
     let accepted = conn::accept(
         grpc_listener,
-        tls,
+        current_tls,
         conn::ConnLimits {
             port: "grpc",
             max: max_connections,
@@ -276,6 +306,7 @@ async fn serve(
     // Signals: the first starts a graceful shutdown.
     tokio::spawn(async move {
         wait_for_signal().await;
+        notify::stopping();
         let _ = stop_tx.send(true);
     });
 
@@ -285,6 +316,7 @@ async fn serve(
         let health = health.clone();
         let serving = serving.clone();
         let gauge = metrics.serving.clone();
+        let start_failures = metrics.device_start_failures.clone();
         let choices = config.backend_choices()?;
         let threads = config.threads;
         let measure_crossover = config.queue.small_batch_signatures.is_none();
@@ -301,6 +333,18 @@ async fn serve(
             })
             .await
             .context("backend start-up task failed")??;
+            for (backend, failed) in vigil_runtime::start_failures() {
+                if failed > 0 {
+                    tracing::warn!(
+                        %backend,
+                        devices = failed,
+                        "devices failed to start or failed their self-test and serve nothing"
+                    );
+                }
+                start_failures
+                    .with_label_values(&[&backend])
+                    .set(i64::try_from(failed).unwrap_or(i64::MAX));
+            }
             if let Some(threshold) = crossover {
                 scheduler.set_small_batch_signatures(threshold);
             }
@@ -313,12 +357,14 @@ async fn serve(
                 seconds = opening.elapsed().as_secs_f64(),
                 "serving"
             );
+            notify::ready(&format!("serving on {grpc_addr} ({})", names.join(", ")));
             // Health follows the backends: NOT_SERVING once every one has failed.
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             while serving.load(Ordering::Acquire) {
                 tick.tick().await;
                 if !scheduler.serving() && serving.swap(false, Ordering::AcqRel) {
                     tracing::error!("every backend has failed: NOT_SERVING");
+                    notify::status("NOT SERVING: every backend has failed");
                     set_health(&health, &gauge, ServingStatus::NotServing).await;
                 }
             }

@@ -509,6 +509,7 @@ mod tests {
                 cert: Some(self.path(cert)),
                 key: Some(self.path(key)),
                 client_ca: ca.map(|c| self.path(c)),
+                ..TlsFiles::default()
             }
         }
     }

@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+pub mod pki;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -69,8 +71,14 @@ impl Appliance {
             "2",
         ];
         args.extend_from_slice(extra);
+        Self::spawn_args(&args, env)
+    }
+
+    /// Runs `vigil` with exactly `args` (which must make it serve and print the
+    /// listening line) and `env`, without waiting for health.
+    pub fn spawn_args(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Appliance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-            .args(&args)
+            .args(args)
             .envs(env.iter().copied())
             .env("VIGIL_LOG", "warn")
             .stdout(Stdio::piped())

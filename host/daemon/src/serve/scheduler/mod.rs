@@ -300,6 +300,7 @@ impl Drop for Scheduler {
     }
 }
 
-fn gauge(n: usize) -> i64 {
+/// A count as a gauge value (saturating; no count here comes near it).
+pub(super) fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

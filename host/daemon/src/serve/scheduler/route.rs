@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use vigil_core::{Backend, BackendError};
 
 use super::super::metrics::Metrics;
-use super::Scheduler;
+use super::{gauge, Scheduler};
 
 /// A backend as the scheduler sees it.
 pub(super) struct Slot {
@@ -41,6 +41,12 @@ impl Slot {
             .backend_healthy
             .with_label_values(&[&info.name])
             .set(1);
+        if let Some(n) = backend.devices_in_service() {
+            metrics
+                .devices_in_service
+                .with_label_values(&[&info.name])
+                .set(gauge(n));
+        }
         Slot {
             is_cpu: info.name == "cpu",
             verifies: backend.verifies(),
@@ -92,6 +98,10 @@ impl Slot {
                     .device_failures
                     .with_label_values(&[&self.name])
                     .inc();
+                metrics
+                    .devices_in_service
+                    .with_label_values(&[&self.name])
+                    .set(gauge(left));
             }
             _ => self.fail(&error.to_string(), metrics),
         }
@@ -106,6 +116,12 @@ impl Slot {
             .backend_healthy
             .with_label_values(&[&self.name])
             .set(0);
+        if self.backend.devices_in_service().is_some() {
+            metrics
+                .devices_in_service
+                .with_label_values(&[&self.name])
+                .set(0);
+        }
     }
 }
 
