@@ -7,11 +7,16 @@
 //!   `MaxLeafBytes`, garbage in the final word's padding, and random trees.
 //! - MERKLE_NODES: roots over given level-0 nodes, against the CPU oracle's reduction
 //!   with `vigil_core::merkle::root_of_nodes`, up to `MaxLeaves` nodes.
+//! - Leaves hashed at once (the engine's contexts and block queues): many long leaves
+//!   back to back (every context busy, queues full, the input held back), long and
+//!   short leaves mixed, a short leaf right after long ones, `MaxLeafBytes` leaves
+//!   around a one-byte leaf.
 //! - Every error status (BAD_HEADER, TOO_MANY, TOO_LONG, FRAME_SHORT, FRAME_LONG), each
-//!   followed by a good request on the same engine that must give the right root.
+//!   followed by a good request on the same engine that must give the right root; the
+//!   stream errors also with several long leaves in flight.
 //! - Cycle counts for hdl/README.md (`cargo test -p vigil-hdl-sim --test
-//!   vigil_merkle_engine -- --nocapture cycle_counts`), with the roots and the exact
-//!   number of compressions asserted.
+//!   vigil_merkle_engine -- --nocapture cycle_counts`), with the roots, the exact
+//!   number of compressions and the exact cycles asserted.
 //!
 //! Every run but the cycle counts stalls the input and the output at random; the driver
 //! (`vigil_hdl_sim::merkle_engine::run`) checks the handshake contract on every cycle.
@@ -84,6 +89,10 @@ fn check_root(e: &mut MerkleEngine, list: &[Vec<u8>], traffic: &Traffic) -> Outc
         list.iter().map(Vec::len).take(20).collect::<Vec<_>>()
     );
     out
+}
+
+fn bytes(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
+    (0..len).map(|_| rng.gen()).collect()
 }
 
 fn random_nodes(rng: &mut ChaCha8Rng, n: usize) -> Vec<[u8; 32]> {
@@ -217,7 +226,18 @@ fn nodes_mode() {
 
 /// Sends `bad`, expects `code` with a zero root and all words taken, then a good request.
 fn error_then_good(e: &mut MerkleEngine, bad: &Request, code: u8, seed: u64) {
-    let out = send(e, bad, &stalls(seed));
+    error_then_good_with(e, bad, code, seed, &stalls(seed));
+}
+
+/// [`error_then_good`] with the bad request sent under `traffic`.
+fn error_then_good_with(
+    e: &mut MerkleEngine,
+    bad: &Request,
+    code: u8,
+    seed: u64,
+    traffic: &Traffic,
+) {
+    let out = send(e, bad, traffic);
     assert_eq!(
         out.response.status,
         code,
@@ -330,11 +350,96 @@ fn errors_keep_sync() {
             .extend(std::iter::repeat_n(0xFFFF_FFFF_FFFF_FFFF, extra));
         error_then_good(&mut e, &bad, status::FRAME_LONG, 60 + 2 * i as u64);
     }
+    // Stream errors with several long leaves in flight: 10 leaves of 3000 bytes (376
+    // words each with the length word) sent without stalls, so every context is busy
+    // and queues are full when the error comes; then an 11th leaf of 3 bytes.
+    let mut longs: Vec<Vec<u8>> = (0..10).map(|_| bytes(&mut rng, 3000)).collect();
+    longs.push(vec![4, 5, 6]);
+    let many = request_of(&longs);
+    let eleventh = 1 + 10 * 376; // the 11th leaf's length word
+    assert_eq!(many.words[eleventh], 3);
+    let mut bad = many.clone();
+    bad.words[eleventh] = MAX_LEAF_BYTES as u64 + 1;
+    error_then_good_with(&mut e, &bad, status::TOO_LONG, 90, &Traffic::FULL);
+    for (i, keep) in [3000, eleventh, eleventh + 1].into_iter().enumerate() {
+        let mut bad = many.clone();
+        bad.words.truncate(keep);
+        error_then_good_with(
+            &mut e,
+            &bad,
+            status::FRAME_SHORT,
+            92 + 2 * i as u64,
+            &Traffic::FULL,
+        );
+    }
+    let mut bad = many.clone();
+    bad.words.extend([0, 0, 0]);
+    error_then_good_with(&mut e, &bad, status::FRAME_LONG, 98, &Traffic::FULL);
+    // Cut inside a MaxLeafBytes leaf whose queue is full, after two long leaves.
+    let mut bad = request_of(&[
+        bytes(&mut rng, 5000),
+        bytes(&mut rng, 2100),
+        bytes(&mut rng, MAX_LEAF_BYTES),
+    ]);
+    bad.words.truncate(4000);
+    error_then_good_with(&mut e, &bad, status::FRAME_SHORT, 100, &Traffic::FULL);
+
     // The good requests themselves, for the record.
     let out = send(&mut e, &with_empty_last, &stalls(80));
     assert_eq!(out.response.status, status::OK);
     let out = send(&mut e, &count0_nodes, &stalls(81));
     assert_eq!(out.response.root, merkle::empty_root());
+}
+
+/// Several leaves in flight at once, each in its own context with its blocks queued.
+#[test]
+fn interleaved_leaves() {
+    let mut e = engine();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    // 24 leaves of 2..6 KiB without stalls: more leaves than contexts, each leaf more
+    // blocks than its queue holds, so the input must be held back at times.
+    let list: Vec<Vec<u8>> = (0..24)
+        .map(|_| {
+            let len = rng.gen_range(2049..=6000);
+            bytes(&mut rng, len)
+        })
+        .collect();
+    let out = check_root(&mut e, &list, &Traffic::FULL);
+    assert!(out.in_waits > 0, "no backpressure from full queues");
+    check_root(&mut e, &list, &stalls(300));
+    // Long and short leaves mixed, with and without stalls.
+    for t in 0..6u64 {
+        let n = rng.gen_range(10..=40);
+        let list: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let len = match rng.gen_range(0..4) {
+                    0 => rng.gen_range(0..=64),
+                    1 => rng.gen_range(65..=1024),
+                    2 => rng.gen_range(1025..=4096),
+                    _ => rng.gen_range(4097..=9000),
+                };
+                bytes(&mut rng, len)
+            })
+            .collect();
+        let traffic = if t % 2 == 0 {
+            Traffic::FULL
+        } else {
+            stalls(310 + t)
+        };
+        check_root(&mut e, &list, &traffic);
+    }
+    // A short leaf and an empty one right after 9 long ones (every context busy).
+    let mut list: Vec<Vec<u8>> = (0..9).map(|_| bytes(&mut rng, 3000)).collect();
+    list.push(bytes(&mut rng, 10));
+    list.push(Vec::new());
+    check_root(&mut e, &list, &Traffic::FULL);
+    // Two leaves of MaxLeafBytes around a one-byte leaf.
+    let list = vec![
+        bytes(&mut rng, MAX_LEAF_BYTES),
+        vec![7],
+        bytes(&mut rng, MAX_LEAF_BYTES),
+    ];
+    check_root(&mut e, &list, &Traffic::FULL);
 }
 
 #[test]
@@ -344,7 +449,8 @@ fn cycle_counts() {
     println!(
         "vigil_merkle_engine, no stalls: cycles from the first word offered to the result taken"
     );
-    for len in [64usize, 200, 1232] {
+    // Measured (hdl/README.md): a change of any figure is a change of the design.
+    for (len, cycles) in [(64usize, 10_361u64), (200, 27_440), (1232, 156_856)] {
         let list: Vec<Vec<u8>> = (0..1000)
             .map(|_| (0..len).map(|_| rng.gen()).collect())
             .collect();
@@ -355,13 +461,28 @@ fn cycle_counts() {
             "compressions, 1000 leaves of {len}"
         );
         println!(
-            "  MERKLE_ROOT  1000 leaves of {len:>4} bytes: {:>7} words, {:>7} cycles, {:>6} compressions ({:.2} cycles/leaf)",
+            "  MERKLE_ROOT  1000 leaves of {len:>4} bytes: {:>7} words, {:>7} cycles, {:>6} compressions ({:.2} cycles/leaf), input held {} cycles",
             out.words_taken,
             out.cycles,
             out.compressions,
-            out.cycles as f64 / 1000.0
+            out.cycles as f64 / 1000.0,
+            out.in_waits
         );
+        assert_eq!(out.cycles, cycles, "cycles, 1000 leaves of {len}");
     }
+    // Leaves longer than a queue's backlog (32 blocks): the input waits for the chain.
+    let list: Vec<Vec<u8>> = (0..100).map(|_| bytes(&mut rng, 4096)).collect();
+    let out = check_root(&mut e, &list, &Traffic::FULL);
+    assert_eq!(out.compressions, 100 * leaf_compressions(4096) + 99);
+    println!(
+        "  MERKLE_ROOT   100 leaves of 4096 bytes: {:>7} words, {:>7} cycles, {:>6} compressions ({:.2} cycles/leaf), input held {} cycles",
+        out.words_taken,
+        out.cycles,
+        out.compressions,
+        out.cycles as f64 / 100.0,
+        out.in_waits
+    );
+    assert_eq!(out.cycles, 102_580, "cycles, 100 leaves of 4096");
     let nodes = random_nodes(&mut rng, 1000);
     let out = send(&mut e, &nodes_request(&nodes), &Traffic::FULL);
     assert_eq!(out.response.root, merkle::root_of_nodes(&nodes));
@@ -370,6 +491,7 @@ fn cycle_counts() {
         "  MERKLE_NODES 1000 nodes:                 {:>7} words, {:>7} cycles, {:>6} compressions",
         out.words_taken, out.cycles, out.compressions
     );
+    assert_eq!(out.cycles, 5_329, "cycles, 1000 nodes");
     let out = send(
         &mut e,
         &Request {
@@ -384,4 +506,5 @@ fn cycle_counts() {
         "  MERKLE_ROOT  0 leaves (EMPTY):           {:>7} cycles",
         out.cycles
     );
+    assert_eq!(out.cycles, 37, "cycles, EMPTY");
 }

@@ -193,6 +193,8 @@ pub struct Outcome {
     pub compressions: u64,
     /// Words the engine took.
     pub words_taken: usize,
+    /// Cycles with a word offered and not taken (`in_ready_o` low: backpressure).
+    pub in_waits: u64,
 }
 
 /// Cycles without any transfer after which [`run`] gives up (the longest quiet stretch
@@ -214,6 +216,7 @@ pub fn run(
     let mut started = false;
     let mut cycles = 0u64;
     let mut compressions = 0u64;
+    let mut in_waits = 0u64;
     let mut idle = 0u64;
     loop {
         if !offered && next < n && rng.gen_range(0..100) < traffic.in_valid_percent {
@@ -228,6 +231,7 @@ pub fn run(
         let c = engine.cycle(word.as_ref(), out_ready);
         cycles += 1;
         compressions += u64::from(c.compress);
+        in_waits += u64::from(word.is_some() && !c.accepted);
 
         if started != c.busy {
             return Err(SimError::Protocol(format!(
@@ -279,6 +283,7 @@ pub fn run(
                     cycles,
                     compressions: compressions + u64::from(after.compress),
                     words_taken: next,
+                    in_waits,
                 });
             }
             held = Some(out);
