@@ -12,7 +12,7 @@ package vigil_card_regs_pkg;
 
   localparam logic [31:0] Magic = 32'h5647434c;
   localparam logic [15:0] VersionMajor = 16'd1;
-  localparam logic [15:0] VersionMinor = 16'd1;
+  localparam logic [15:0] VersionMinor = 16'd2;
 
   // Register byte offsets (AXI-Lite, 32-bit registers, 4 KiB window).
   localparam logic [11:0] RegId = 12'h000;  // ro
@@ -77,6 +77,8 @@ package vigil_card_regs_pkg;
   localparam int unsigned VerifySlotsContextsWidth = 8;
   localparam int unsigned VerifySlotsEnginesLsb = 8;
   localparam int unsigned VerifySlotsEnginesWidth = 8;
+  localparam int unsigned VerifySlotsSha512CoresLsb = 16;
+  localparam int unsigned VerifySlotsSha512CoresWidth = 8;
 
   // Request operations (request header bits 7:0).
   localparam logic [7:0] OpcodeMerkleRoot = 8'd1;

@@ -12,21 +12,31 @@
 // Engines and out-of-order completion
 // -----------------------------------
 // The dispatcher reads a request's header, then hands the rest of the frame to its
-// engine: vigil_merkle_engine (MERKLE_ROOT, MERKLE_NODES) or vigil_sha512_core
-// (SHA512_K, and VERIFY's front end). The Merkle engine and the SHA-512 core each hold
+// engine: vigil_merkle_engine (MERKLE_ROOT, MERKLE_NODES) or one of the Sha512Cores
+// vigil_sha512_core instances (SHA512_K, and VERIFY's front end). Each of them holds
 // one request, and they run at once, so a short SHA512_K sent after a large MERKLE_ROOT
 // is answered first: responses come back in completion order and the host matches them
-// by tag.
+// by tag. SHA-512 messages (SHA512_K and VERIFY alike) go to the cores in turn, the
+// next core after each message's final word; a message whose core still holds an
+// earlier one waits for it.
 //
-// VERIFY: the dispatcher keeps S, streams R || A || message into the SHA-512 core
+// VERIFY: the dispatcher keeps S, streams R || A || message into a SHA-512 core
 // (keeping R and A as they pass), and the core's result, k with S, R, A, the profile
-// and the tag in its sideband, goes on to vigil_ed25519_engine, which holds
-// VerifyContexts signatures at once and answers each with a one-word verdict. The core
-// is free for the next request as soon as the engine takes the previous one, so
-// hashing overlaps verification. Multi-signer transactions are combined on the host:
-// the card verifies signatures, one request each. A request whose engine still holds an earlier
-// one waits in the stream (backpressure), which is also how the host is slowed down
-// when it sends faster than the engines work.
+// and the tag in its sideband, goes on to one of the VerifyEngines
+// vigil_ed25519_engine instances, each holding VerifyContexts signatures at once and
+// answering each with a one-word verdict. The handoff moves one signature per clock at
+// most, from the cores that hold one, in turn, to an engine whose context of this clock
+// is idle, in turn (a core finishes one every few hundred clocks, an engine takes one
+// whenever a context is idle, so one handoff per clock is never the bound). A core is
+// free for the next request as soon as an engine takes its result, so hashing overlaps
+// verification. Sha512Cores cores keep VerifyEngines engines fed when a core hashes
+// R || A || M faster than the engines verify: one core hashes a 296-byte input in
+// about 410 clocks and a 1,232-byte one in about 1,100 (10 blocks), while a full engine
+// finishes one signature every 6,440 clocks, so one core could feed 15 engines at 296
+// bytes and 5 at 1,232 (hdl/README.md has the measurements). Multi-signer transactions
+// are combined on the host: the card verifies signatures, one request each. A request
+// whose engine still holds an earlier one waits in the stream (backpressure), which is
+// also how the host is slowed down when it sends faster than the engines work.
 //
 // Errors never lose sync: the dispatcher answers a request it cannot route (unknown
 // opcode, reserved header bits set, card disabled, a frame that ends at its header)
@@ -36,8 +46,9 @@
 //
 // Responses
 // ---------
-// Each source (the dispatcher's errors, the Merkle engine, the SHA-512 core, the
-// verification engine) holds at most one finished result. A round-robin arbiter copies one into the output shift
+// Each source (the dispatcher's errors, the Merkle engine, each SHA-512 core, each
+// verification engine) holds at most one finished result. A round-robin arbiter over
+// the 2 + Sha512Cores + VerifyEngines sources copies one into the output shift
 // register (header and up to 12 payload words) and frees its source at once, so an
 // engine starts its next request while the host reads the previous answer. The output
 // holds still while the host does not take it (AXI-Stream: out_* stable while
@@ -63,8 +74,12 @@ module vigil_card_top #(
   parameter int unsigned MaxLeafBytes    = 65536,
   // SHA512_K messages; VERIFY messages may be 64 bytes shorter (64 KiB).
   parameter int unsigned MaxMessageBytes = 65600,
-  // Signatures the verification engine holds at once (vigil_ed25519_engine Contexts).
+  // Signatures each verification engine holds at once (vigil_ed25519_engine Contexts).
   parameter int unsigned VerifyContexts  = 16,
+  // Ed25519 verification engines (1..255; VERIFY_SLOTS.ENGINES).
+  parameter int unsigned VerifyEngines   = 1,
+  // SHA-512 cores: SHA512_K, and VERIFY's front end (1..255; VERIFY_SLOTS.SHA512_CORES).
+  parameter int unsigned Sha512Cores     = 1,
   // The source hash the card was built from (BUILD_HASH_LO/HI).
   parameter logic [63:0] BuildHash       = 64'h0
 ) (
@@ -102,6 +117,22 @@ module vigil_card_top #(
   output      logic [63:0] out_data_o,
   output      logic        out_last_o
 );
+
+  if (VerifyEngines < 1 || VerifyEngines > 255) begin : g_bad_engines
+    $error("vigil_card_top: VerifyEngines must be 1..255");
+  end
+  if (Sha512Cores < 1 || Sha512Cores > 255) begin : g_bad_cores
+    $error("vigil_card_top: Sha512Cores must be 1..255");
+  end
+
+  localparam int unsigned ShSelBits = (Sha512Cores > 1) ? $clog2(Sha512Cores) : 1;
+  localparam int unsigned VfSelBits = (VerifyEngines > 1) ? $clog2(VerifyEngines) : 1;
+  // Response sources: 0 errors, 1 Merkle, 2 .. 2+C-1 the SHA-512 cores, then the
+  // verification engines.
+  localparam int unsigned SrcSha = 2;
+  localparam int unsigned SrcVf = 2 + Sha512Cores;
+  localparam int unsigned Sources = 2 + Sha512Cores + VerifyEngines;
+  localparam int unsigned SrcBits = $clog2(Sources);
 
   // ------------------------------------------------------------------------------------
   // Control register (written below, used everywhere).
@@ -150,23 +181,27 @@ module vigil_card_top #(
   logic [7:0]   mk_op_q;
   logic         mk_start;
 
-  // SHA-512 core.
-  logic         sh_in_valid, sh_in_ready, sh_in_last, sh_out_valid, sh_out_ready;
+  // SHA-512 cores. The dispatcher feeds core sh_sel_q (the sh_in_* signals, shared);
+  // the sh_out_* signals are per core.
+  logic         sh_in_valid, sh_in_ready, sh_in_last;
+  logic [ShSelBits-1:0] sh_sel_q;
+  logic [Sha512Cores-1:0] sh_in_ready_c, sh_out_valid, sh_out_ready;
   logic [63:0]  sh_in_data;
   logic [3:0]   sh_in_bytes;
   // The core's tag sideband: {VERIFY, profile, S, R || A, status, tag}. A VERIFY
   // request's S, R and A leave the core with its k, so the dispatcher can take the next
   // request while the core still works on this one.
   localparam int unsigned ShTagWidth = 1 + 2 + 256 + 512 + 8 + 32;
-  logic [ShTagWidth-1:0] sh_in_tag, sh_out_tag;
-  logic         sh_out_verify, sh_out_to_engine;
+  logic [ShTagWidth-1:0] sh_in_tag;
+  logic [ShTagWidth-1:0] sh_out_tag [Sha512Cores];
+  logic [Sha512Cores-1:0] sh_out_verify, sh_out_to_engine;
   // The VERIFY part of the sideband: {VERIFY, profile, S, R || A} (R || A with the word
   // being taken, when the message's final word is one of them).
   logic [ShTagWidth-41:0] sh_verify_side;
-  logic [7:0]   sh_out_status;
-  logic [511:0] sh_digest;
-  logic [255:0] sh_k;
-  logic         sh_held_q;                 // a message is in the core (for STATUS)
+  logic [7:0]   sh_out_status [Sha512Cores];
+  logic [511:0] sh_digest [Sha512Cores];
+  logic [255:0] sh_k [Sha512Cores];
+  logic [Sha512Cores-1:0] sh_held_q;       // a message is in the core (for STATUS)
 
   logic [7:0]  hdr_op;
   logic        hdr_reserved;
@@ -380,7 +415,8 @@ module vigil_card_top #(
     if (!rst_ni) begin
       st_q <= StHeader;
       errv_q <= 1'b0;
-      sh_held_q <= 1'b0;
+      sh_held_q <= '0;
+      sh_sel_q <= '0;
     end else begin
       st_q <= st_d;
       if (err_post) begin
@@ -388,10 +424,16 @@ module vigil_card_top #(
       end else if (err_take) begin
         errv_q <= 1'b0;
       end
+      for (int c = 0; c < Sha512Cores; c++) begin
+        if (sh_in_valid && sh_in_ready && sh_in_last && 32'(sh_sel_q) == c) begin
+          sh_held_q[c] <= 1'b1;
+        end else if (sh_out_valid[c] && sh_out_ready[c]) begin
+          sh_held_q[c] <= 1'b0;
+        end
+      end
+      // Messages go to the cores in turn: the next one after a message's final word.
       if (sh_in_valid && sh_in_ready && sh_in_last) begin
-        sh_held_q <= 1'b1;
-      end else if (sh_out_valid && sh_out_ready) begin
-        sh_held_q <= 1'b0;
+        sh_sel_q <= (32'(sh_sel_q) == Sha512Cores - 1) ? '0 : sh_sel_q + 1'b1;
       end
     end
   end
@@ -446,53 +488,118 @@ module vigil_card_top #(
     .compress_o  (mk_compress)
   );
 
-  vigil_sha512_core #(
-    .TagWidth(ShTagWidth)
-  ) u_sha512 (
-    .clk_i,
-    .rst_ni,
-    .in_valid_i  (sh_in_valid),
-    .in_ready_o  (sh_in_ready),
-    .in_data_i   (sh_in_data),
-    .in_last_i   (sh_in_last),
-    .in_bytes_i  (sh_in_bytes),
-    .in_tag_i    (sh_in_tag),
-    .out_valid_o (sh_out_valid),
-    .out_ready_i (sh_out_ready),
-    .out_digest_o(sh_digest),
-    .out_k_o     (sh_k),
-    .out_tag_o   (sh_out_tag)
-  );
+  assign sh_in_ready = sh_in_ready_c[sh_sel_q];
 
-  // A VERIFY message hashed without a framing error goes on to the verification engine
-  // with its k; every other SHA-512 result is a response.
-  assign sh_out_verify = sh_out_tag[ShTagWidth-1];
-  assign sh_out_status = sh_out_tag[39:32];
-  assign sh_out_to_engine = sh_out_verify && sh_out_status == vigil_card_regs_pkg::StatusOk;
+  for (genvar c = 0; c < Sha512Cores; c++) begin : g_sha
+    vigil_sha512_core #(
+      .TagWidth(ShTagWidth)
+    ) u_sha512 (
+      .clk_i,
+      .rst_ni,
+      .in_valid_i  (sh_in_valid && 32'(sh_sel_q) == c),
+      .in_ready_o  (sh_in_ready_c[c]),
+      .in_data_i   (sh_in_data),
+      .in_last_i   (sh_in_last),
+      .in_bytes_i  (sh_in_bytes),
+      .in_tag_i    (sh_in_tag),
+      .out_valid_o (sh_out_valid[c]),
+      .out_ready_i (sh_out_ready[c]),
+      .out_digest_o(sh_digest[c]),
+      .out_k_o     (sh_k[c]),
+      .out_tag_o   (sh_out_tag[c])
+    );
 
-  logic        vf_in_ready, vf_out_valid, vf_out_ready, vf_ok, vf_busy, vf_alu_issue;
-  logic [31:0] vf_tag;
-  vigil_ed25519_engine #(
-    .Contexts(VerifyContexts),
-    .TagWidth(32)
-  ) u_verify (
-    .clk_i,
-    .rst_ni,
-    .in_valid_i  (sh_out_valid && sh_out_to_engine),
-    .in_ready_o  (vf_in_ready),
-    .in_profile_i(sh_out_tag[ShTagWidth-2 -: 2]),
-    .in_s_i      (sh_out_tag[40+512 +: 256]),
-    .in_k_i      (sh_k),
-    .in_a_i      (sh_out_tag[40+256 +: 256]),
-    .in_r_i      (sh_out_tag[40 +: 256]),
-    .in_tag_i    (sh_out_tag[31:0]),
-    .out_valid_o (vf_out_valid),
-    .out_ready_i (vf_out_ready),
-    .out_ok_o    (vf_ok),
-    .out_tag_o   (vf_tag),
-    .busy_o      (vf_busy),
-    .alu_issue_o (vf_alu_issue)
-  );
+    // A VERIFY message hashed without a framing error goes on to a verification engine
+    // with its k; every other SHA-512 result is a response.
+    assign sh_out_verify[c] = sh_out_tag[c][ShTagWidth-1];
+    assign sh_out_status[c] = sh_out_tag[c][39:32];
+    assign sh_out_to_engine[c] = sh_out_verify[c]
+                               && sh_out_status[c] == vigil_card_regs_pkg::StatusOk;
+  end
+
+  // Handoff to the engines: one signature per clock at most (a core finishes one every
+  // few hundred clocks), from the cores holding one, in turn, to the engines whose
+  // context of this clock is idle (in_ready), in turn.
+  logic [Sha512Cores-1:0]   hq_req;        // core c holds a signature for the engines
+  logic [ShSelBits-1:0]     hq_pick, hq_rr_q;
+  logic                     hq_any;
+  logic [VfSelBits-1:0]     he_pick, he_rr_q;
+  logic                     he_any, hand;
+  logic [VerifyEngines-1:0] vf_in_ready, vf_in_valid;
+  // The engines take the sideband's profile, S, R, A and tag; its VERIFY flag (set) and
+  // status (OK) are what sent it here.
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [ShTagWidth-1:0]    hq_tag;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [255:0]             hq_k;
+
+  assign hq_req = sh_out_valid & sh_out_to_engine;
+  always_comb begin
+    hq_pick = hq_rr_q;
+    hq_any = 1'b0;
+    for (int i = 1; i <= Sha512Cores; i++) begin
+      if (!hq_any && hq_req[ShSelBits'((32'(hq_rr_q) + i) % Sha512Cores)]) begin
+        hq_pick = ShSelBits'((32'(hq_rr_q) + i) % Sha512Cores);
+        hq_any = 1'b1;
+      end
+    end
+    he_pick = he_rr_q;
+    he_any = 1'b0;
+    for (int i = 1; i <= VerifyEngines; i++) begin
+      if (!he_any && vf_in_ready[VfSelBits'((32'(he_rr_q) + i) % VerifyEngines)]) begin
+        he_pick = VfSelBits'((32'(he_rr_q) + i) % VerifyEngines);
+        he_any = 1'b1;
+      end
+    end
+    hq_tag = sh_out_tag[0];
+    hq_k = sh_k[0];
+    for (int c = 1; c < Sha512Cores; c++) begin
+      if (32'(hq_pick) == c) begin
+        hq_tag = sh_out_tag[c];
+        hq_k = sh_k[c];
+      end
+    end
+  end
+  assign hand = hq_any & he_any;
+  for (genvar e = 0; e < VerifyEngines; e++) begin : g_hand
+    assign vf_in_valid[e] = hand && 32'(he_pick) == e;
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      hq_rr_q <= ShSelBits'(Sha512Cores - 1);
+      he_rr_q <= VfSelBits'(VerifyEngines - 1);
+    end else if (hand) begin
+      hq_rr_q <= hq_pick;
+      he_rr_q <= he_pick;
+    end
+  end
+
+  logic [VerifyEngines-1:0] vf_out_valid, vf_out_ready, vf_ok, vf_busy, vf_alu_issue;
+  logic [31:0]              vf_tag [VerifyEngines];
+  for (genvar e = 0; e < VerifyEngines; e++) begin : g_verify
+    vigil_ed25519_engine #(
+      .Contexts(VerifyContexts),
+      .TagWidth(32)
+    ) u_verify (
+      .clk_i,
+      .rst_ni,
+      .in_valid_i  (vf_in_valid[e]),
+      .in_ready_o  (vf_in_ready[e]),
+      .in_profile_i(hq_tag[ShTagWidth-2 -: 2]),
+      .in_s_i      (hq_tag[40+512 +: 256]),
+      .in_k_i      (hq_k),
+      .in_a_i      (hq_tag[40+256 +: 256]),
+      .in_r_i      (hq_tag[40 +: 256]),
+      .in_tag_i    (hq_tag[31:0]),
+      .out_valid_o (vf_out_valid[e]),
+      .out_ready_i (vf_out_ready[e]),
+      .out_ok_o    (vf_ok[e]),
+      .out_tag_o   (vf_tag[e]),
+      .busy_o      (vf_busy[e]),
+      .alu_issue_o (vf_alu_issue[e])
+    );
+  end
 
   // ------------------------------------------------------------------------------------
   // Response arbiter and serializer.
@@ -501,22 +608,52 @@ module vigil_card_top #(
 
   logic [64*RespWords-1:0] sr_d, sr_q;     // word 0 leaves first
   logic [3:0]              left_d, left_q; // words still to send, 0 = empty
-  logic [1:0]              rr_d, rr_q;     // source that won last
+  logic [SrcBits-1:0]      rr_d, rr_q;     // source that won last
   logic                    load;
-  logic [1:0]              pick;
+  logic [SrcBits-1:0]      pick;
 
-  // Round robin over 0 = errors, 1 = Merkle, 2 = SHA-512, 3 = verification, starting
-  // after the last winner.
-  logic [3:0] req;
-  logic       picked;
+  // Round robin over the sources (0 errors, 1 Merkle, then the SHA-512 cores' responses,
+  // then the verification engines' verdicts), starting after the last winner.
+  logic [Sources-1:0] req;
+  logic               picked;
   assign req = {vf_out_valid, sh_out_valid & ~sh_out_to_engine, mk_out_valid, errv_q};
   always_comb begin
     pick = rr_q;
     picked = 1'b0;
-    for (int i = 1; i <= 4; i++) begin
-      if (!picked && req[2'(32'(rr_q) + i)]) begin
-        pick = 2'(32'(rr_q) + i);
+    for (int i = 1; i <= Sources; i++) begin
+      if (!picked && req[SrcBits'((32'(rr_q) + i) % Sources)]) begin
+        pick = SrcBits'((32'(rr_q) + i) % Sources);
         picked = 1'b1;
+      end
+    end
+  end
+
+  // The picked SHA-512 core's result and the picked engine's verdict.
+  logic [511:0]          rs_digest;
+  logic [255:0]          rs_k;
+  logic [ShTagWidth-1:0] rs_tag;
+  logic [7:0]            rs_op;            // its request's opcode
+  logic                  rv_ok;
+  logic [31:0]           rv_tag;
+  always_comb begin
+    rs_digest = sh_digest[0];
+    rs_k = sh_k[0];
+    rs_tag = sh_out_tag[0];
+    for (int c = 1; c < Sha512Cores; c++) begin
+      if (32'(pick) == SrcSha + c) begin
+        rs_digest = sh_digest[c];
+        rs_k = sh_k[c];
+        rs_tag = sh_out_tag[c];
+      end
+    end
+    rs_op = rs_tag[ShTagWidth-1] ? vigil_card_regs_pkg::OpcodeVerify
+                                 : vigil_card_regs_pkg::OpcodeSha512K;
+    rv_ok = vf_ok[0];
+    rv_tag = vf_tag[0];
+    for (int e = 1; e < VerifyEngines; e++) begin
+      if (32'(pick) == SrcVf + e) begin
+        rv_ok = vf_ok[e];
+        rv_tag = vf_tag[e];
       end
     end
   end
@@ -532,10 +669,15 @@ module vigil_card_top #(
   assign out_data_o = sr_q[63:0];
   assign out_last_o = (left_q == 4'd1);
   assign load = (left_q == 4'd0 || (out_fire && left_q == 4'd1)) && (|req);
-  assign err_take = load && pick == 2'd0;
-  assign mk_out_ready = load && pick == 2'd1;
-  assign sh_out_ready = sh_out_to_engine ? vf_in_ready : (load && pick == 2'd2);
-  assign vf_out_ready = load && pick == 2'd3;
+  assign err_take = load && pick == SrcBits'(0);
+  assign mk_out_ready = load && pick == SrcBits'(1);
+  for (genvar c = 0; c < Sha512Cores; c++) begin : g_sh_ready
+    assign sh_out_ready[c] = sh_out_to_engine[c] ? (hand && 32'(hq_pick) == c)
+                                                 : (load && 32'(pick) == SrcSha + c);
+  end
+  for (genvar e = 0; e < VerifyEngines; e++) begin : g_vf_ready
+    assign vf_out_ready[e] = load && 32'(pick) == SrcVf + e;
+  end
 
   always_comb begin
     sr_d = sr_q;
@@ -548,48 +690,42 @@ module vigil_card_top #(
     if (load) begin
       rr_d = pick;
       sr_d = '0;
-      unique case (pick)
-        2'd0: begin
-          sr_d[63:0] = resp_header(erro_q, errs_q, 16'd0, errt_q);
+      if (32'(pick) == 0) begin
+        sr_d[63:0] = resp_header(erro_q, errs_q, 16'd0, errt_q);
+        left_d = 4'd1;
+      end else if (32'(pick) == 1) begin
+        if (mk_status == vigil_card_regs_pkg::StatusOk) begin
+          sr_d[63:0] = resp_header(mk_op_q, mk_status, 16'd4, mk_tag_q);
+          sr_d[64 +: 256] = mk_root;
+          left_d = 4'd5;
+        end else begin
+          sr_d[63:0] = resp_header(mk_op_q, mk_status, 16'd0, mk_tag_q);
           left_d = 4'd1;
         end
-        2'd1: begin
-          if (mk_status == vigil_card_regs_pkg::StatusOk) begin
-            sr_d[63:0] = resp_header(mk_op_q, mk_status, 16'd4, mk_tag_q);
-            sr_d[64 +: 256] = mk_root;
-            left_d = 4'd5;
-          end else begin
-            sr_d[63:0] = resp_header(mk_op_q, mk_status, 16'd0, mk_tag_q);
-            left_d = 4'd1;
-          end
+      end else if (32'(pick) < SrcVf) begin
+        if (rs_tag[39:32] == vigil_card_regs_pkg::StatusOk) begin
+          sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeSha512K, 8'd0, 16'd12,
+                                   rs_tag[31:0]);
+          sr_d[64 +: 768] = {rs_k, rs_digest};
+          left_d = 4'd13;
+        end else begin
+          // A framing error of SHA512_K or VERIFY.
+          sr_d[63:0] = resp_header(rs_op, rs_tag[39:32], 16'd0, rs_tag[31:0]);
+          left_d = 4'd1;
         end
-        2'd2: begin
-          if (sh_out_status == vigil_card_regs_pkg::StatusOk) begin
-            sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeSha512K, 8'd0, 16'd12,
-                                     sh_out_tag[31:0]);
-            sr_d[64 +: 768] = {sh_k, sh_digest};
-            left_d = 4'd13;
-          end else begin
-            // A framing error of SHA512_K or VERIFY.
-            sr_d[63:0] = resp_header(sh_out_verify ? vigil_card_regs_pkg::OpcodeVerify
-                                                   : vigil_card_regs_pkg::OpcodeSha512K,
-                                     sh_out_status, 16'd0, sh_out_tag[31:0]);
-            left_d = 4'd1;
-          end
-        end
-        default: begin
-          sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeVerify, 8'd0, 16'd1, vf_tag);
-          sr_d[64 +: 64] = {63'd0, vf_ok};
-          left_d = 4'd2;
-        end
-      endcase
+      end else begin
+        sr_d[63:0] = resp_header(vigil_card_regs_pkg::OpcodeVerify, 8'd0, 16'd1, rv_tag);
+        sr_d[64 +: 64] = {63'd0, rv_ok};
+        left_d = 4'd2;
+      end
     end
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       left_q <= 4'd0;
-      rr_q <= 2'd2;
+      // The first engine first after reset, as the one-engine card always did.
+      rr_q <= SrcBits'(SrcVf - 1);
     end else begin
       left_q <= left_d;
       rr_q <= rr_d;
@@ -612,7 +748,7 @@ module vigil_card_top #(
   logic        sha_busy;
   logic        first_word_q;  // the next response word is a header
 
-  assign sha_busy = sh_held_q | (st_q == StShaData) | (st_q == StShaEmpty)
+  assign sha_busy = (|sh_held_q) | (st_q == StShaData) | (st_q == StShaEmpty)
                   | (st_q == StVerifyS);
   assign hdr_out = out_fire & first_word_q;
   assign hdr_err = out_data_o[15:8] != vigil_card_regs_pkg::StatusOk;
@@ -637,8 +773,8 @@ module vigil_card_top #(
       compress_q <= compress_q + {63'd0, mk_compress};
       req_stall_q <= req_stall_q + {63'd0, in_valid_i & ~in_ready_o};
       resp_stall_q <= resp_stall_q + {63'd0, out_valid_o & ~out_ready_i};
-      vf_busy_q <= vf_busy_q + {63'd0, vf_busy};
-      field_ops_q <= field_ops_q + {63'd0, vf_alu_issue};
+      vf_busy_q <= vf_busy_q + {63'd0, |vf_busy};
+      field_ops_q <= field_ops_q + 64'($countones(vf_alu_issue));
       requests_q <= requests_q + {31'd0, in_fire && st_q == StHeader};
       responses_q <= responses_q + {31'd0, hdr_out};
       errors_q <= errors_q + {31'd0, hdr_out & hdr_err};
@@ -728,8 +864,9 @@ module vigil_card_top #(
         rdata[vigil_card_regs_pkg::CapsVerifyLsb] = 1'b1;
       end
       vigil_card_regs_pkg::RegVerifySlots: begin
-        rdata[vigil_card_regs_pkg::VerifySlotsEnginesLsb +: 8] = 8'd1;
+        rdata[vigil_card_regs_pkg::VerifySlotsEnginesLsb +: 8] = 8'(VerifyEngines);
         rdata[vigil_card_regs_pkg::VerifySlotsContextsLsb +: 8] = 8'(VerifyContexts);
+        rdata[vigil_card_regs_pkg::VerifySlotsSha512CoresLsb +: 8] = 8'(Sha512Cores);
       end
       vigil_card_regs_pkg::RegMaxLeaves:       rdata = 32'(MaxLeaves);
       vigil_card_regs_pkg::RegMaxLeafBytes:    rdata = 32'(MaxLeafBytes);
@@ -741,7 +878,7 @@ module vigil_card_top #(
         rdata[vigil_card_regs_pkg::StatusMerkleBusyLsb] = mk_busy;
         rdata[vigil_card_regs_pkg::StatusSha512BusyLsb] = sha_busy;
         rdata[vigil_card_regs_pkg::StatusResponsePendingLsb] = out_valid_o;
-        rdata[vigil_card_regs_pkg::StatusVerifyBusyLsb] = vf_busy;
+        rdata[vigil_card_regs_pkg::StatusVerifyBusyLsb] = |vf_busy;
       end
       vigil_card_regs_pkg::RegScratch:         rdata = scratch_q;
       vigil_card_regs_pkg::RegLastError:       rdata = {16'd0, last_error_q};

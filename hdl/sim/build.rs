@@ -19,22 +19,44 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-/// A model to build: its top module, its RTL files in compilation order (under
-/// `hdl/rtl`), and its top-level parameter overrides.
+/// A model to build: its name (the model's C++ prefix is `V<name>`, its library
+/// `vigil_model_<name>`), its top module and shim (`shim/<shim>.cpp`, given the name as
+/// `VIGIL_CARD_NAME`), its RTL files in compilation order (under `hdl/rtl`), and its
+/// top-level parameter overrides. Most models are their top with default names.
 struct Dut {
+    name: &'static str,
     top: &'static str,
     sources: &'static [&'static str],
     params: &'static [&'static str],
 }
 
+/// The card's RTL, in compilation order.
+const CARD_SOURCES: &[&str] = &[
+    "vigil_card_regs_pkg.sv",
+    "vigil_blake3_pkg.sv",
+    "vigil_sha512_pkg.sv",
+    "vigil_blake3_compress.sv",
+    "vigil_merkle_engine.sv",
+    "vigil_sc_reduce.sv",
+    "vigil_sha512_core.sv",
+    "vigil_fe_pkg.sv",
+    "vigil_ed25519_pkg.sv",
+    "vigil_fe_alu.sv",
+    "vigil_ed25519_rom.sv",
+    "vigil_ed25519_engine.sv",
+    "vigil_card_top.sv",
+];
+
 const DUTS: &[Dut] = &[
     Dut {
+        name: "vigil_blake3_compress",
         top: "vigil_blake3_compress",
         sources: &["vigil_blake3_pkg.sv", "vigil_blake3_compress.sv"],
         // The shim passes tags as u32.
         params: &["-GTagWidth=32"],
     },
     Dut {
+        name: "vigil_sha512_core",
         top: "vigil_sha512_core",
         sources: &[
             "vigil_sha512_pkg.sv",
@@ -45,11 +67,13 @@ const DUTS: &[Dut] = &[
         params: &["-GTagWidth=32"],
     },
     Dut {
+        name: "vigil_sc_reduce",
         top: "vigil_sc_reduce",
         sources: &["vigil_sha512_pkg.sv", "vigil_sc_reduce.sv"],
         params: &[],
     },
     Dut {
+        name: "vigil_merkle_engine",
         top: "vigil_merkle_engine",
         sources: &[
             "vigil_card_regs_pkg.sv",
@@ -60,26 +84,22 @@ const DUTS: &[Dut] = &[
         params: &[],
     },
     Dut {
+        name: "vigil_card_top",
         top: "vigil_card_top",
-        sources: &[
-            "vigil_card_regs_pkg.sv",
-            "vigil_blake3_pkg.sv",
-            "vigil_sha512_pkg.sv",
-            "vigil_blake3_compress.sv",
-            "vigil_merkle_engine.sv",
-            "vigil_sc_reduce.sv",
-            "vigil_sha512_core.sv",
-            "vigil_fe_pkg.sv",
-            "vigil_ed25519_pkg.sv",
-            "vigil_fe_alu.sv",
-            "vigil_ed25519_rom.sv",
-            "vigil_ed25519_engine.sv",
-            "vigil_card_top.sv",
-        ],
+        sources: CARD_SOURCES,
         // BuildHash is added by main: the hash of the RTL sources.
         params: &[],
     },
+    // The card with 2 verification engines and 2 SHA-512 cores (SimCard / vigil-card-sim
+    // --engines 2).
     Dut {
+        name: "vigil_card_top_e2",
+        top: "vigil_card_top",
+        sources: CARD_SOURCES,
+        params: &["-GVerifyEngines=2", "-GSha512Cores=2"],
+    },
+    Dut {
+        name: "vigil_ed25519_engine",
         top: "vigil_ed25519_engine",
         sources: &[
             "vigil_fe_pkg.sv",
@@ -92,6 +112,7 @@ const DUTS: &[Dut] = &[
         params: &["-GTagWidth=32"],
     },
     Dut {
+        name: "vigil_fe_alu",
         top: "vigil_fe_alu",
         sources: &["vigil_fe_pkg.sv", "vigil_fe_alu.sv"],
         // The shim passes tags as u32.
@@ -164,7 +185,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let include = root.join("include");
 
     for dut in DUTS {
-        let mdir = out.join(dut.top);
+        let mdir = out.join(dut.name);
         if mdir.exists() {
             // Stale files of an earlier verilation would be compiled too.
             fs::remove_dir_all(&mdir)?;
@@ -173,6 +194,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             .args(["--cc", "-Wall", "--no-timing", "--Mdir"])
             .arg(&mdir)
             .args(["--top-module", dut.top])
+            .args(["--prefix".to_string(), format!("V{}", dut.name)])
             .args(dut.params)
             .args(
                 (dut.top == "vigil_card_top").then(|| format!("-GBuildHash=64'h{build_hash:016x}")),
@@ -188,7 +210,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             );
             return Err(format!(
                 "verilator failed on {} ({}): its messages are above",
-                dut.top, run.status
+                dut.name, run.status
             )
             .into());
         }
@@ -202,7 +224,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
         }
         build.file(manifest.join("shim").join(format!("{}.cpp", dut.top)));
-        build.compile(&format!("vigil_model_{}", dut.top));
+        if dut.top == "vigil_card_top" {
+            build.define("VIGIL_CARD_NAME", dut.name);
+        }
+        build.compile(&format!("vigil_model_{}", dut.name));
     }
 
     let mut runtime = base_build(&include);

@@ -18,6 +18,10 @@
 //! - Counters: requests, responses, errors, last error, compressions, busy cycles, and
 //!   CLEAR_COUNTERS.
 //! - The socket server: the protocol of `vigil_hdl_sim::card` end to end.
+//! - The card with 2 verification engines and 2 SHA-512 cores (the build's other model):
+//!   its VERIFY_SLOTS, VERIFY under every profile and every VERIFY error, random mixed
+//!   traffic under stalls, and that it verifies signatures at about twice the rate
+//!   (cycles per verification for 1 and 2 engines, for hdl/README.md).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -57,6 +61,17 @@ impl Map {
 
 fn new_card() -> Card {
     Card::new().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn card_with(engines: u32) -> Card {
+    Card::with_engines(engines).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// VERIFY_SLOTS's fields: (engines, contexts per engine, SHA-512 cores).
+fn verify_slots(card: &mut Card, map: &Map) -> (u32, u32, u32) {
+    let v = card.read32(map.reg("VerifySlots")).unwrap();
+    let field = |name: &str| (v >> map.int(&format!("VerifySlots{name}Lsb"))) & 0xFF;
+    (field("Engines"), field("Contexts"), field("Sha512Cores"))
 }
 
 fn enable(card: &mut Card, map: &Map) {
@@ -198,6 +213,12 @@ fn identity_limits_and_register_access() {
     assert_eq!(card.read32(map.reg("MaxLeaves")).unwrap(), 4096);
     assert_eq!(card.read32(map.reg("MaxLeafBytes")).unwrap(), 65536);
     assert_eq!(card.read32(map.reg("MaxMessageBytes")).unwrap(), 65600);
+    assert_eq!(verify_slots(&mut card, &map), (1, 16, 1));
+    assert_eq!(
+        card.read32(map.reg("VerifySlots")).unwrap() >> 24,
+        0,
+        "bits 31:24 are reserved"
+    );
 
     // Scratch is read/write; read-only registers ignore writes; unmapped reads are 0.
     card.write32(map.reg("Scratch"), 0xA5A5_0F0F).unwrap();
@@ -358,8 +379,12 @@ fn random_case(rng: &mut ChaCha8Rng, map: &Map, tag: u32) -> Case {
 }
 
 fn random_traffic(seed: u64, requests: usize, traffic: Traffic) {
+    random_traffic_on(1, seed, requests, traffic);
+}
+
+fn random_traffic_on(engines: u32, seed: u64, requests: usize, traffic: Traffic) {
     let map = Map::load();
-    let mut card = new_card();
+    let mut card = card_with(engines);
     enable(&mut card, &map);
     card.set_traffic(traffic);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -390,7 +415,8 @@ fn random_traffic(seed: u64, requests: usize, traffic: Traffic) {
     assert!(card.next_frame_len(Duration::from_millis(50)).is_none());
     assert!(card.violations().is_empty(), "{:?}", card.violations());
     println!(
-        "seed {seed}: {requests} requests, {} answered in another order than sent, {} cycles",
+        "{engines} engine(s), seed {seed}: {requests} requests, {} answered in another order \
+         than sent, {} cycles",
         got_order.iter().zip(&order).filter(|(a, b)| a != b).count(),
         card.cycles()
     );
@@ -572,13 +598,20 @@ fn socket_protocol_end_to_end() {
 /// a request that must still be answered right.
 #[test]
 fn verify_requests_and_their_errors() {
+    verify_requests_on(1);
+}
+
+fn verify_requests_on(engines: u32) {
     let map = Map::load();
-    let mut card = new_card();
+    let mut card = card_with(engines);
     enable(&mut card, &map);
     let caps = card.read32(map.reg("Caps")).unwrap();
     assert_ne!(caps & (1 << map.int("CapsVerifyLsb")), 0);
-    let slots = card.read32(map.reg("VerifySlots")).unwrap();
-    assert_eq!(slots, (1 << 8) | 16, "one engine of 16 contexts");
+    assert_eq!(
+        verify_slots(&mut card, &map),
+        (engines, 16, engines),
+        "{engines} engine(s) of 16 contexts and as many SHA-512 cores"
+    );
     let op = map.code("OpcodeVerify");
     let op_sha = map.code("OpcodeSha512K");
     let mut rng = ChaCha8Rng::seed_from_u64(17);
@@ -674,6 +707,12 @@ fn verify_requests_and_their_errors() {
     // Every field operation was counted: each verification issues the same number.
     let ops = read64(&mut card, &map, "FieldOps");
     assert!(ops > 0 && read64(&mut card, &map, "VerifyBusyCycles") > 0);
+    let verifies = sigs.len() + 7;
+    assert_eq!(
+        ops % verifies as u64,
+        0,
+        "{ops} field operations for {verifies} verifications"
+    );
 }
 
 /// Cycles for whole requests through the card, no stalls, for hdl/README.md's report.
@@ -749,4 +788,105 @@ fn cycles_per_request() {
         "VERIFY 64 signatures back to back: {:.1} cycles each",
         (card.cycles() - start) as f64 / 64.0
     );
+}
+
+/// The card with 2 engines and 2 SHA-512 cores: what it reports, and VERIFY (every
+/// profile, every error) checked against the reference, as on the default card.
+#[test]
+fn two_engines_verify_requests_and_their_errors() {
+    verify_requests_on(2);
+}
+
+/// The 2-engine card under the random mix (SHA512_K spread over its two cores, VERIFY
+/// over its two engines, Merkle, errors), with stalls and backpressure.
+#[test]
+fn two_engines_random_traffic_with_stalls() {
+    random_traffic_on(2, 4, 120, Traffic::stalls(4));
+}
+
+/// `n` signatures over messages of `len` bytes, one in four broken (a message bit
+/// flipped after signing).
+fn signatures(n: usize, len: usize, seed: u64) -> Vec<cases::Case> {
+    use ed25519_dalek::Signer;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let key = ed25519_dalek::SigningKey::from_bytes(&rng.gen());
+            let mut msg: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            let sig = key.sign(&msg).to_bytes();
+            if i % 4 == 3 {
+                msg[rng.gen_range(0..len)] ^= 1;
+            }
+            cases::Case {
+                name: format!("signed {i}"),
+                pk: key.verifying_key().to_bytes(),
+                sig,
+                msg,
+            }
+        })
+        .collect()
+}
+
+/// Cycles for `cs` sent as VERIFY back to back (every verdict checked), and the field
+/// operations counted.
+fn verify_run(card: &mut Card, map: &Map, p: Profile, cs: &[cases::Case]) -> (u64, u64) {
+    let op = map.code("OpcodeVerify");
+    let en = 1u32 << map.int("ControlEnableLsb");
+    let clear = 1u32 << map.int("ControlClearCountersLsb");
+    card.write32(map.reg("Control"), clear | en).unwrap();
+    let start = card.cycles();
+    for (i, c) in cs.iter().enumerate() {
+        let tag = u32::try_from(i).unwrap();
+        assert!(card.send_frame(
+            &verify_frame(op, tag, profile_code(p), &c.pk, &c.sig, &c.msg),
+            WAIT
+        ));
+    }
+    let mut seen = vec![false; cs.len()];
+    for _ in 0..cs.len() {
+        let (tag, r) = recv(card);
+        assert!(
+            !std::mem::replace(&mut seen[tag as usize], true),
+            "tag {tag} twice"
+        );
+        assert_eq!(r, verify_want(op, p, &cs[tag as usize]), "tag {tag}");
+    }
+    let cycles = card.cycles() - start;
+    (cycles, read64(card, map, "FieldOps"))
+}
+
+/// Cycles per verification at card level, 1 and 2 engines, for R || A || M of 296 and
+/// 1,232 bytes (messages of 232 and 1,168 bytes), 96 signatures back to back: the
+/// 2-engine card (2 SHA-512 cores) must take at most 0.6 of the cycles of the 1-engine
+/// card, and both must issue the same field operations. Figures printed
+/// (`--nocapture`) for hdl/README.md.
+#[test]
+fn cycles_per_verification_scale_with_engines() {
+    let map = Map::load();
+    let n = 96;
+    for (len, p) in [(232usize, Profile::Strict), (1168, Profile::Zip215)] {
+        let cs = signatures(n, len, len as u64);
+        let mut per = Vec::new();
+        for engines in [1u32, 2] {
+            let mut card = card_with(engines);
+            enable(&mut card, &map);
+            let (cycles, ops) = verify_run(&mut card, &map, p, &cs);
+            let busy = read64(&mut card, &map, "Sha512BusyCycles");
+            assert!(card.violations().is_empty(), "{:?}", card.violations());
+            println!(
+                "VERIFY {n} x ({len} + 64) B, {engines} engine(s) of 16 contexts, {engines} \
+                 SHA-512 core(s): {cycles} cycles, {:.1} cycles per verification, {ops} field \
+                 operations, SHA-512 busy {busy} cycles",
+                cycles as f64 / n as f64
+            );
+            per.push((cycles, ops));
+        }
+        assert_eq!(per[0].1, per[1].1, "same field operations on both cards");
+        assert!(
+            per[1].0 * 10 <= per[0].0 * 6,
+            "2 engines: {} cycles, 1 engine: {}",
+            per[1].0,
+            per[0].0
+        );
+    }
 }

@@ -258,6 +258,8 @@ pub struct CardInfo {
     pub verify_engines: u8,
     /// VERIFY_SLOTS.CONTEXTS: signatures each engine holds at once.
     pub verify_contexts: u8,
+    /// VERIFY_SLOTS.SHA512_CORES: SHA-512 cores (SHA512_K, and the k of each VERIFY).
+    pub sha512_cores: u8,
 }
 
 fn bit(value: u32, (lsb, width): (u32, u32)) -> bool {
@@ -332,6 +334,9 @@ impl fmt::Display for CardInfo {
                 ", {} verify engines x {} contexts",
                 self.verify_engines, self.verify_contexts
             )?;
+        }
+        if self.has_sha512() {
+            write!(f, ", {} SHA-512 cores", self.sha512_cores)?;
         }
         Ok(())
     }
@@ -438,11 +443,17 @@ impl<T: Transport> Card<T> {
             max_message_bytes: transport.read32(regs::MAX_MESSAGE_BYTES)?,
             verify_engines: field8(verify_slots, fields::VERIFY_SLOTS_ENGINES),
             verify_contexts: field8(verify_slots, fields::VERIFY_SLOTS_CONTEXTS),
+            sha512_cores: field8(verify_slots, fields::VERIFY_SLOTS_SHA512_CORES),
         };
         if info.has_merkle() && (info.max_leaves < 2 || !info.max_leaves.is_power_of_two()) {
             return Err(CardError::Limits(format!(
                 "MAX_LEAVES is {}, not a power of two of at least 2",
                 info.max_leaves
+            )));
+        }
+        if info.has_sha512() && info.sha512_cores == 0 {
+            return Err(CardError::Limits(format!(
+                "CAPS.SHA512 is set but VERIFY_SLOTS reads {verify_slots:#x} (no SHA-512 cores)"
             )));
         }
         if info.has_verify() && info.verify_slots() == 0 {
@@ -1122,10 +1133,12 @@ mod tests {
             ),
             (4, 16, 64)
         );
+        assert_eq!(info.sha512_cores, 3);
         assert_eq!(info.max_verify_message_bytes(), 4096 - 64);
         assert!(info.to_string().contains("merkle+sha512+verify"), "{info}");
         assert!(
-            info.to_string().contains("4 verify engines x 16 contexts"),
+            info.to_string()
+                .contains("4 verify engines x 16 contexts, 3 SHA-512 cores"),
             "{info}"
         );
 
@@ -1135,8 +1148,9 @@ mod tests {
         assert_eq!(info.verify_slots(), 0);
         assert!(!info.to_string().contains("verify"), "{info}");
 
-        // CAPS.VERIFY without engines or contexts is a card the driver cannot use.
-        for slots in [0, 0x0400, 0x0010] {
+        // CAPS.VERIFY without engines or contexts, or CAPS.SHA512 without cores, is a card
+        // the driver cannot use.
+        for slots in [0, 0x03_0400, 0x03_0010, 0x00_0410] {
             let mut fake = FakeCard::new(8, 64);
             fake.regs.insert(regs::VERIFY_SLOTS, slots);
             assert!(
@@ -1144,7 +1158,7 @@ mod tests {
                 "{slots:#x}"
             );
         }
-        // Register map 1.0 (no VERIFY) is refused: this driver needs 1.1.
+        // Register map 1.0 (no VERIFY) is refused: this driver needs 1.2.
         let mut fake = FakeCard::new(8, 64);
         fake.regs.insert(regs::VERSION, 1 << 16);
         assert!(matches!(

@@ -4,7 +4,8 @@
 //! `vigil_core::reference_verify` per profile for VERIFY), and knobs to misbehave:
 //! responses out of order, error statuses, malformed frames, silence.
 //!
-//! It implements register map 1.1: CAPS.VERIFY and VERIFY_SLOTS are reported, and
+//! It implements register map 1.2: CAPS.VERIFY and VERIFY_SLOTS (engines, contexts,
+//! SHA-512 cores) are reported, and
 //! VERIFY checks its header, profile and length the way the register map says
 //! (BAD_HEADER, BAD_PROFILE, TOO_LONG, FRAME_SHORT, FRAME_LONG).
 
@@ -71,6 +72,8 @@ pub enum Mangle {
 pub const FAKE_ENGINES: u32 = 4;
 /// Contexts per engine of the fake.
 pub const FAKE_CONTEXTS: u32 = 16;
+/// SHA-512 cores of the fake.
+pub const FAKE_SHA512_CORES: u32 = 3;
 
 /// The fake card's state.
 pub struct FakeCard {
@@ -115,7 +118,8 @@ impl FakeCard {
         regs.insert(
             regs::VERIFY_SLOTS,
             FAKE_ENGINES << fields::VERIFY_SLOTS_ENGINES.0
-                | FAKE_CONTEXTS << fields::VERIFY_SLOTS_CONTEXTS.0,
+                | FAKE_CONTEXTS << fields::VERIFY_SLOTS_CONTEXTS.0
+                | FAKE_SHA512_CORES << fields::VERIFY_SLOTS_SHA512_CORES.0,
         );
         regs.insert(regs::MAX_LEAVES, max_leaves);
         regs.insert(regs::MAX_LEAF_BYTES, max_leaf_bytes);
@@ -135,12 +139,15 @@ impl FakeCard {
         }
     }
 
-    /// The same card without the verification engines (CAPS.VERIFY clear, VERIFY_SLOTS 0),
-    /// as a 1.0 bitstream or the current RTL is.
+    /// The same card without the verification engines (CAPS.VERIFY clear, no engines or
+    /// contexts in VERIFY_SLOTS, its SHA-512 cores kept).
     pub fn without_verify(mut self) -> FakeCard {
         let caps = self.reg(regs::CAPS) & !(1 << fields::CAPS_VERIFY.0);
         self.regs.insert(regs::CAPS, caps);
-        self.regs.insert(regs::VERIFY_SLOTS, 0);
+        self.regs.insert(
+            regs::VERIFY_SLOTS,
+            FAKE_SHA512_CORES << fields::VERIFY_SLOTS_SHA512_CORES.0,
+        );
         self
     }
 

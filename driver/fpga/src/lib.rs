@@ -1,10 +1,11 @@
 //! The host driver of Vigil's FPGA card.
 //!
 //! The card computes vigil-merkle-v1 roots, SHA-512 with its reduction mod L, and (from
-//! register map 1.1, on builds with CAPS.VERIFY) whole Ed25519 verifications under the
-//! three profiles in hardware. The host talks to it over two
-//! channels, both described by one machine-readable register map (`hdl/regmap.json`,
-//! from which [`regs`] is generated, so driver and RTL cannot drift):
+//! register map 1.1, on builds with CAPS.VERIFY; 1.2 also reports the SHA-512 cores)
+//! whole Ed25519 verifications under the three profiles in hardware. The host talks to
+//! it over two channels, both described by one machine-readable register map
+//! (`hdl/regmap.json`, from which [`regs`] is generated, so driver and RTL cannot
+//! drift):
 //!
 //! * **AXI-Lite registers**: identity, version, build hash, limits, control, counters.
 //! * **AXI-Stream frames**: a request is one packet of 64-bit words (header, count,

@@ -7,7 +7,7 @@ pub const MAGIC: u32 = 0x5647434c;
 /// Register map major version (incompatible changes).
 pub const VERSION_MAJOR: u16 = 1;
 /// Register map minor version (compatible additions).
-pub const VERSION_MINOR: u16 = 1;
+pub const VERSION_MINOR: u16 = 2;
 /// Stream word width in bits.
 pub const WORD_BITS: u32 = 64;
 
@@ -37,7 +37,7 @@ pub mod regs {
     pub const SCRATCH: u32 = 0x028;
     /// The latest error response. (ro)
     pub const LAST_ERROR: u32 = 0x02c;
-    /// Signatures the card verifies at once: engines in bits 15:8, contexts (signatures in flight) per engine in bits 7:0. (ro)
+    /// Signatures the card verifies at once: engines in bits 15:8, contexts (signatures in flight) per engine in bits 7:0, so engines x contexts in all; and the SHA-512 cores that feed them (and serve SHA512_K) in bits 23:16. (ro)
     pub const VERIFY_SLOTS: u32 = 0x030;
     /// Requests received (headers accepted), wrapping. (ro)
     pub const REQUESTS: u32 = 0x040;
@@ -53,9 +53,9 @@ pub mod regs {
     pub const MERKLE_BUSY_CYCLES_LO: u32 = 0x058;
     /// Cycles the Merkle engine held a request, bits 63:32. (ro)
     pub const MERKLE_BUSY_CYCLES_HI: u32 = 0x05c;
-    /// Cycles the SHA-512 engine held a request, bits 31:0 (latches _HI). (ro)
+    /// Cycles at least one SHA-512 core held a request, bits 31:0 (latches _HI). (ro)
     pub const SHA512_BUSY_CYCLES_LO: u32 = 0x060;
-    /// Cycles the SHA-512 engine held a request, bits 63:32. (ro)
+    /// Cycles at least one SHA-512 core held a request, bits 63:32. (ro)
     pub const SHA512_BUSY_CYCLES_HI: u32 = 0x064;
     /// BLAKE3 compressions issued, bits 31:0 (latches _HI). (ro)
     pub const COMPRESSIONS_LO: u32 = 0x068;
@@ -131,7 +131,7 @@ pub mod fields {
     pub const STATUS_ENABLED: (u32, u32) = (0, 1);
     /// STATUS.MERKLE_BUSY: The Merkle engine holds a request.
     pub const STATUS_MERKLE_BUSY: (u32, u32) = (1, 1);
-    /// STATUS.SHA512_BUSY: The SHA-512 engine holds a request.
+    /// STATUS.SHA512_BUSY: A SHA-512 core holds a request (or is being given one).
     pub const STATUS_SHA512_BUSY: (u32, u32) = (2, 1);
     /// STATUS.RESPONSE_PENDING: A response waits for the host to read it.
     pub const STATUS_RESPONSE_PENDING: (u32, u32) = (3, 1);
@@ -145,6 +145,8 @@ pub mod fields {
     pub const VERIFY_SLOTS_CONTEXTS: (u32, u32) = (0, 8);
     /// VERIFY_SLOTS.ENGINES: Verification engines.
     pub const VERIFY_SLOTS_ENGINES: (u32, u32) = (8, 8);
+    /// VERIFY_SLOTS.SHA512_CORES: SHA-512 cores (SHA512_K requests, and the k of each VERIFY); 0 on a card of register map 1.1, which has one.
+    pub const VERIFY_SLOTS_SHA512_CORES: (u32, u32) = (16, 8);
 }
 
 /// Request operations (request header bits 7:0).

@@ -316,10 +316,12 @@ mod tests {
             &p.user,
             &[
                 (regs::ID, id),
-                (regs::VERSION, 1 << 16 | 1),
+                (regs::VERSION, 1 << 16 | 2),
                 (regs::BUILD_HASH_LO, 0x89ab_cdef),
                 (regs::BUILD_HASH_HI, 0x0123_4567),
                 (regs::CAPS, 3),
+                // One SHA-512 core, no verification engines.
+                (regs::VERIFY_SLOTS, 1 << 16),
                 (regs::MAX_LEAVES, 64),
                 (regs::MAX_LEAF_BYTES, 1232),
                 (regs::MAX_MESSAGE_BYTES, 1232),

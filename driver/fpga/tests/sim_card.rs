@@ -6,15 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha512};
-use vigil_core::{conformance, merkle, Backend, Leaves};
-use vigil_fpga::card::Card;
+use vigil_core::{conformance, merkle, synth, Backend, Leaves, Profile, Verdicts};
+use vigil_fpga::card::{Card, CardOptions};
 use vigil_fpga::sim::SimTransport;
-use vigil_fpga::FpgaBackend;
+use vigil_fpga::{FpgaBackend, Transport, TransportError};
 use vigil_hdl_sim::card::SimCard;
 
 fn random_leaves(rng: &mut ChaCha8Rng, n: usize, max_len: usize) -> Leaves {
@@ -112,4 +112,88 @@ fn sha512_k_on_the_simulated_card_matches_sha2() {
     }
     let counters = card.counters().unwrap();
     assert!(counters.requests >= 6, "{counters:?}");
+}
+
+/// A transport that counts the requests in flight (sent, not yet answered).
+struct Counting {
+    inner: SimTransport,
+    outstanding: usize,
+    max_outstanding: usize,
+}
+
+impl Transport for Counting {
+    fn read32(&mut self, offset: u32) -> Result<u32, TransportError> {
+        self.inner.read32(offset)
+    }
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), TransportError> {
+        self.inner.write32(offset, value)
+    }
+    fn send_frame(&mut self, frame: &[u8]) -> Result<(), TransportError> {
+        self.inner.send_frame(frame)?;
+        self.outstanding += 1;
+        self.max_outstanding = self.max_outstanding.max(self.outstanding);
+        Ok(())
+    }
+    fn recv_frame(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>, TransportError> {
+        let frame = self.inner.recv_frame(timeout)?;
+        if frame.is_some() {
+            self.outstanding = self.outstanding.saturating_sub(1);
+        }
+        Ok(frame)
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// The simulated card with 2 verification engines and 2 SHA-512 cores: the driver reads
+/// the counts, keeps engines x contexts VERIFY requests in flight although its own
+/// window is smaller, and gets the reference's verdicts.
+#[test]
+fn the_two_engine_simulated_card_is_kept_full_and_verifies_like_the_reference() {
+    let sim = SimCard::spawn_with_engines(2).expect("starting the simulated card");
+    let transport = Counting {
+        inner: SimTransport::connect(sim.socket_path()).unwrap(),
+        outstanding: 0,
+        max_outstanding: 0,
+    };
+    let opts = CardOptions {
+        window: 4,
+        ..CardOptions::default()
+    };
+    let mut card = Card::open_with(transport, &opts).unwrap();
+    let info = *card.info();
+    assert_eq!(
+        (
+            info.verify_engines,
+            info.verify_contexts,
+            info.sha512_cores,
+            info.verify_slots()
+        ),
+        (2, 16, 2, 32)
+    );
+    assert!(
+        info.to_string()
+            .contains("2 verify engines x 16 contexts, 2 SHA-512 cores"),
+        "{info}"
+    );
+    assert_eq!(card.verify_window(), 32);
+    let batch = synth::batch(&synth::SynthSpec {
+        count: 64,
+        profile: Profile::Rfc8032,
+        invalid_fraction: 0.3,
+        msg_len: 0..=300,
+        signers: 1,
+        format: synth::Format::Jsonl,
+        seed: 21,
+    })
+    .unwrap();
+    for profile in [Profile::Rfc8032, Profile::Strict] {
+        let want = Verdicts::reference(&batch, profile).signature_valid;
+        assert!(want.contains(&true) && want.contains(&false));
+        let got = card.verify_batch(&batch, profile).unwrap();
+        assert_eq!(got, want, "{profile}");
+    }
+    assert_eq!(card.transport().max_outstanding, 32);
+    assert_eq!(card.transport().outstanding, 0);
 }

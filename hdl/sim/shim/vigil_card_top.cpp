@@ -5,19 +5,34 @@
 //
 // Every function takes a handle made by vigil_card_top_new and not yet freed.
 
+// build.rs compiles this file once per card model: the default one, and each variant
+// with more engines, verilated under its own name (prefix V<name>) and given here as
+// VIGIL_CARD_NAME (e.g. vigil_card_top_e2: model Vvigil_card_top_e2, entry points
+// vigil_card_top_e2_new, ...).
+
 #include <cstdint>
 
-#include "Vvigil_card_top.h"
 #include "model.h"
 
-using Top = Vvigil_card_top;
+#ifndef VIGIL_CARD_NAME
+#define VIGIL_CARD_NAME vigil_card_top
+#endif
+#define VIGIL_CAT2(a, b) a##b
+#define VIGIL_CAT(a, b) VIGIL_CAT2(a, b)
+#define VIGIL_STR2(x) #x
+#define VIGIL_STR(x) VIGIL_STR2(x)
+#define VIGIL_CARD_MODEL VIGIL_CAT(V, VIGIL_CARD_NAME)
+#define VIGIL_CARD_FN(f) VIGIL_CAT(VIGIL_CARD_NAME, VIGIL_CAT(_, f))
+#include VIGIL_STR(VIGIL_CARD_MODEL.h)
+
+using Top = VIGIL_CARD_MODEL;
 
 extern "C" {
 
-void* vigil_card_top_new(void) { return vigil_shim::make<Top>("vigil_card_top"); }
+void* VIGIL_CARD_FN(new)(void) { return vigil_shim::make<Top>("vigil_card_top"); }
 
 // The request stream's inputs.
-void vigil_card_top_set_in(void* h, uint8_t valid, uint64_t data, uint8_t last) {
+void VIGIL_CARD_FN(set_in)(void* h, uint8_t valid, uint64_t data, uint8_t last) {
     Top& t = vigil_shim::top<Top>(h);
     t.in_valid_i = valid & 1u;
     t.in_data_i = data;
@@ -25,14 +40,14 @@ void vigil_card_top_set_in(void* h, uint8_t valid, uint64_t data, uint8_t last) 
 }
 
 // The response stream's outputs.
-void vigil_card_top_out(void* h, uint64_t* data, uint8_t* last) {
+void VIGIL_CARD_FN(out)(void* h, uint64_t* data, uint8_t* last) {
     Top& t = vigil_shim::top<Top>(h);
     *data = t.out_data_o;
     *last = t.out_last_o;
 }
 
 // The AXI-Lite master's outputs (the card's inputs).
-void vigil_card_top_set_axil(void* h, uint8_t awvalid, uint32_t awaddr, uint8_t wvalid,
+void VIGIL_CARD_FN(set_axil)(void* h, uint8_t awvalid, uint32_t awaddr, uint8_t wvalid,
                              uint32_t wdata, uint8_t wstrb, uint8_t bready, uint8_t arvalid,
                              uint32_t araddr, uint8_t rready) {
     Top& t = vigil_shim::top<Top>(h);
@@ -49,7 +64,7 @@ void vigil_card_top_set_axil(void* h, uint8_t awvalid, uint32_t awaddr, uint8_t 
 
 // The card's AXI-Lite outputs: bit 0 awready, 1 wready, 2 bvalid, 3 arready, 4 rvalid;
 // bits 9:8 bresp, 11:10 rresp. *rdata is the read data.
-uint32_t vigil_card_top_axil(void* h, uint32_t* rdata) {
+uint32_t VIGIL_CARD_FN(axil)(void* h, uint32_t* rdata) {
     Top& t = vigil_shim::top<Top>(h);
     *rdata = t.s_axil_rdata_o;
     return (uint32_t(t.s_axil_awready_o) << 0) | (uint32_t(t.s_axil_wready_o) << 1) |

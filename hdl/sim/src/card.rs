@@ -132,11 +132,22 @@ pub struct Card {
     violations: Vec<String>,
 }
 
+/// The numbers of verification engines a card model was built with (`hdl/sim/build.rs`):
+/// the default card has one engine and one SHA-512 core; the variant with 2 engines has
+/// 2 SHA-512 cores. [`Card::with_engines`] takes one of these.
+pub const ENGINE_COUNTS: &[u32] = crate::ffi::CARD_ENGINES;
+
 impl Card {
-    /// A new card model, out of reset.
+    /// A new card model (the default: one verification engine), out of reset.
     pub fn new() -> Result<Card, SimError> {
+        Card::with_engines(1)
+    }
+
+    /// A new model of the card with `engines` verification engines (one of
+    /// [`ENGINE_COUNTS`], else [`SimError::NoCardModel`]), out of reset.
+    pub fn with_engines(engines: u32) -> Result<Card, SimError> {
         let mut card = Card {
-            model: CardTopModel::new()?,
+            model: CardTopModel::new(engines)?,
             cycles: 0,
             frames: VecDeque::new(),
             partial: Vec::new(),
@@ -452,8 +463,14 @@ pub struct SimCard {
 }
 
 impl SimCard {
-    /// Starts a card model and its server.
+    /// Starts a card model (the default: one verification engine) and its server.
     pub fn spawn() -> Result<SimCard, SimError> {
+        SimCard::spawn_with_engines(1)
+    }
+
+    /// Starts a model of the card with `engines` verification engines (one of
+    /// [`ENGINE_COUNTS`]) and its server.
+    pub fn spawn_with_engines(engines: u32) -> Result<SimCard, SimError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
             "vigil-card-sim-{}-{}.sock",
@@ -470,7 +487,7 @@ impl SimCard {
             .name("vigil-card-sim".into())
             .spawn(move || {
                 // The model is made on the thread that uses it (handles are not Send).
-                let mut card = match Card::new() {
+                let mut card = match Card::with_engines(engines) {
                     Ok(card) => {
                         let _ = ready_tx.send(Ok(()));
                         card

@@ -47,14 +47,35 @@ dut_models! {
     ScReduceModel;
     /// One Verilator model of `vigil_merkle_engine` (default parameters).
     MerkleEngineModel;
-    /// One Verilator model of `vigil_card_top` (default parameters, BuildHash from
-    /// build.rs).
-    CardTopModel;
     /// One Verilator model of `vigil_fe_alu` (TagWidth = 32).
     FeAluModel;
     /// One Verilator model of `vigil_ed25519_engine` (TagWidth = 32).
     Ed25519EngineModel;
 }
+
+/// One Verilator model of `vigil_card_top`, BuildHash from build.rs: the default card
+/// (one verification engine, one SHA-512 core) or a variant with more (build.rs's
+/// `vigil_card_top_e<N>`), by its number of engines.
+pub(crate) struct CardTopModel {
+    model: Model,
+    engines: u32,
+}
+
+impl Deref for CardTopModel {
+    type Target = Model;
+    fn deref(&self) -> &Model {
+        &self.model
+    }
+}
+
+impl DerefMut for CardTopModel {
+    fn deref_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
+}
+
+/// The numbers of verification engines the card models were built with (build.rs).
+pub(crate) const CARD_ENGINES: &[u32] = &[1, 2];
 
 pub(crate) use model::Model;
 
@@ -128,6 +149,24 @@ mod model {
             rready: u8,
         );
         fn vigil_card_top_axil(h: *mut c_void, rdata: *mut u32) -> u32;
+
+        fn vigil_card_top_e2_new() -> *mut c_void;
+        fn vigil_card_top_e2_set_in(h: *mut c_void, valid: u8, data: u64, last: u8);
+        fn vigil_card_top_e2_out(h: *mut c_void, data: *mut u64, last: *mut u8);
+        #[allow(clippy::too_many_arguments)]
+        fn vigil_card_top_e2_set_axil(
+            h: *mut c_void,
+            awvalid: u8,
+            awaddr: u32,
+            wvalid: u8,
+            wdata: u32,
+            wstrb: u8,
+            bready: u8,
+            arvalid: u8,
+            araddr: u32,
+            rready: u8,
+        );
+        fn vigil_card_top_e2_axil(h: *mut c_void, rdata: *mut u32) -> u32;
 
         fn vigil_merkle_engine_new() -> *mut c_void;
         fn vigil_merkle_engine_set_in(h: *mut c_void, valid: u8, data: u64, last: u8, nodes: u8);
@@ -373,31 +412,73 @@ mod model {
         }
     }
 
+    /// The entry points of one card model's shim (shim/vigil_card_top.cpp, compiled once
+    /// per model).
+    struct CardFns {
+        new: unsafe extern "C" fn() -> *mut c_void,
+        set_in: unsafe extern "C" fn(*mut c_void, u8, u64, u8),
+        out: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u8),
+        #[allow(clippy::type_complexity)]
+        set_axil: unsafe extern "C" fn(*mut c_void, u8, u32, u8, u32, u8, u8, u8, u32, u8),
+        axil: unsafe extern "C" fn(*mut c_void, *mut u32) -> u32,
+    }
+
+    const CARD_E1: CardFns = CardFns {
+        new: vigil_card_top_new,
+        set_in: vigil_card_top_set_in,
+        out: vigil_card_top_out,
+        set_axil: vigil_card_top_set_axil,
+        axil: vigil_card_top_axil,
+    };
+
+    const CARD_E2: CardFns = CardFns {
+        new: vigil_card_top_e2_new,
+        set_in: vigil_card_top_e2_set_in,
+        out: vigil_card_top_e2_out,
+        set_axil: vigil_card_top_e2_set_axil,
+        axil: vigil_card_top_e2_axil,
+    };
+
+    /// The shim of the model with `engines` verification engines.
+    fn card_fns(engines: u32) -> Option<&'static CardFns> {
+        match engines {
+            1 => Some(&CARD_E1),
+            2 => Some(&CARD_E2),
+            _ => None,
+        }
+    }
+
     impl CardTopModel {
-        pub(crate) fn new() -> Result<Self, SimError> {
+        pub(crate) fn new(engines: u32) -> Result<Self, SimError> {
+            let fns = card_fns(engines).ok_or(SimError::NoCardModel(engines))?;
             // SAFETY: the constructor takes no arguments and returns a new model.
-            let h = unsafe { vigil_card_top_new() };
-            Model::adopt(h, "vigil_card_top").map(Self)
+            let h = unsafe { (fns.new)() };
+            Model::adopt(h, "vigil_card_top").map(|model| CardTopModel { model, engines })
+        }
+
+        fn fns(&self) -> &'static CardFns {
+            // Only made by new, with a count card_fns knows.
+            card_fns(self.engines).unwrap_or(&CARD_E1)
         }
 
         pub(crate) fn set_in(&mut self, valid: bool, data: u64, last: bool) {
-            // SAFETY: the model is live; the arguments are plain values.
-            unsafe { vigil_card_top_set_in(self.ptr(), u8::from(valid), data, u8::from(last)) }
+            // SAFETY: the model is live and of this shim; the arguments are plain values.
+            unsafe { (self.fns().set_in)(self.ptr(), u8::from(valid), data, u8::from(last)) }
         }
 
         /// The response stream's (data, last).
         pub(crate) fn out(&self) -> (u64, bool) {
             let (mut data, mut last) = (0u64, 0u8);
-            // SAFETY: the model is live; data and last are the one value each the shim
-            // writes.
-            unsafe { vigil_card_top_out(self.ptr(), &mut data, &mut last) };
+            // SAFETY: the model is live and of this shim; data and last are the one value
+            // each the shim writes.
+            unsafe { (self.fns().out)(self.ptr(), &mut data, &mut last) };
             (data, last != 0)
         }
 
         pub(crate) fn set_axil(&mut self, a: AxilIn) {
-            // SAFETY: the model is live; the arguments are plain values.
+            // SAFETY: the model is live and of this shim; the arguments are plain values.
             unsafe {
-                vigil_card_top_set_axil(
+                (self.fns().set_axil)(
                     self.ptr(),
                     u8::from(a.aw_valid),
                     a.aw_addr,
@@ -414,8 +495,9 @@ mod model {
 
         pub(crate) fn axil(&self) -> AxilOut {
             let mut r_data = 0u32;
-            // SAFETY: the model is live; r_data is the one word the shim writes.
-            let bits = unsafe { vigil_card_top_axil(self.ptr(), &mut r_data) };
+            // SAFETY: the model is live and of this shim; r_data is the one word the shim
+            // writes.
+            let bits = unsafe { (self.fns().axil)(self.ptr(), &mut r_data) };
             AxilOut {
                 aw_ready: bits & 1 != 0,
                 w_ready: bits & 2 != 0,
@@ -498,20 +580,21 @@ mod model {
     use crate::SimError;
 
     impl CardTopModel {
-        pub(crate) fn new() -> Result<Self, SimError> {
+        pub(crate) fn new(_: u32) -> Result<Self, SimError> {
             Err(SimError::NoVerilator)
         }
         pub(crate) fn set_in(&mut self, _: bool, _: u64, _: bool) {
-            match self.0 {}
+            let _ = self.engines;
+            match self.model {}
         }
         pub(crate) fn out(&self) -> (u64, bool) {
-            match self.0 {}
+            match self.model {}
         }
         pub(crate) fn set_axil(&mut self, _: AxilIn) {
-            match self.0 {}
+            match self.model {}
         }
         pub(crate) fn axil(&self) -> AxilOut {
-            match self.0 {}
+            match self.model {}
         }
     }
 

@@ -78,6 +78,9 @@ pub enum SimError {
          vigil-hdl-sim was built without RTL models)"
     )]
     NoVerilator,
+    /// No card model was built with this many verification engines.
+    #[error("no card model with {0} verification engines (built: 1 or 2)")]
+    NoCardModel(u32),
     /// The shim could not make a model.
     #[error("could not create the Verilator model of {0}")]
     ModelCreation(&'static str),

@@ -117,7 +117,13 @@ fn devices_lists_the_simulated_card() {
         .find(|l| l.starts_with("fpga-sim"))
         .unwrap_or_else(|| panic!("no fpga-sim line in:\n{text}"));
     assert!(line.contains("present"), "{text}");
-    assert!(text.contains("Vigil card, register map 1.1"), "{text}");
+    assert!(text.contains("Vigil card, register map 1.2"), "{text}");
+    // The counts the card reports (the default simulated card: one engine of 16
+    // contexts, one SHA-512 core).
+    assert!(
+        text.contains("1 verify engines x 16 contexts, 1 SHA-512 cores"),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("{:016x}", vigil_hdl_sim::card::BUILD_HASH)),
         "the build hash read from the card: {text}"

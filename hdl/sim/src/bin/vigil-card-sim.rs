@@ -2,16 +2,18 @@
 //! a Unix socket, for `vigil ... --backend fpga-sim` and the driver's tests. The socket
 //! protocol is in `vigil_hdl_sim::card`.
 //!
-//! Usage: `vigil-card-sim [--socket PATH]`. The default path is the driver's:
-//! `$VIGIL_FPGA_SIM`, else `$XDG_RUNTIME_DIR/vigil-card-sim.sock`, else
-//! `/tmp/vigil-card-sim.sock`.
+//! Usage: `vigil-card-sim [--socket PATH] [--engines N]`. The default path is the
+//! driver's: `$VIGIL_FPGA_SIM`, else `$XDG_RUNTIME_DIR/vigil-card-sim.sock`, else
+//! `/tmp/vigil-card-sim.sock`. `--engines` picks the card model by its number of Ed25519
+//! verification engines (`vigil_hdl_sim::card::ENGINE_COUNTS`: 1, the default, with one
+//! SHA-512 core; 2, with two); the card reports its counts in VERIFY_SLOTS.
 
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-use vigil_hdl_sim::card::{serve, Card, BUILD_HASH};
+use vigil_hdl_sim::card::{serve, Card, BUILD_HASH, ENGINE_COUNTS};
 
 fn default_socket() -> PathBuf {
     if let Some(p) = std::env::var_os("VIGIL_FPGA_SIM") {
@@ -23,17 +25,29 @@ fn default_socket() -> PathBuf {
     }
 }
 
+/// The socket path and the number of engines, or `None` for a bad command line.
+fn parse_args(args: &[String]) -> Option<(PathBuf, u32)> {
+    let mut path = None;
+    let mut engines = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next()?;
+        match flag.as_str() {
+            "--socket" if path.is_none() => path = Some(PathBuf::from(value)),
+            "--engines" if engines.is_none() => engines = Some(value.parse().ok()?),
+            _ => return None,
+        }
+    }
+    Some((path.unwrap_or_else(default_socket), engines.unwrap_or(1)))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = match args.as_slice() {
-        [] => default_socket(),
-        [flag, p] if flag == "--socket" => PathBuf::from(p),
-        _ => {
-            eprintln!("usage: vigil-card-sim [--socket PATH]");
-            return ExitCode::from(2);
-        }
+    let Some((path, engines)) = parse_args(&args) else {
+        eprintln!("usage: vigil-card-sim [--socket PATH] [--engines N]  (N: {ENGINE_COUNTS:?})");
+        return ExitCode::from(2);
     };
-    let mut card = match Card::new() {
+    let mut card = match Card::with_engines(engines) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("vigil-card-sim: {e}");
@@ -52,7 +66,8 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "vigil-card-sim: vigil_card_top (build hash {BUILD_HASH:016x}) on {}",
+        "vigil-card-sim: vigil_card_top, {engines} verification engine(s) (build hash \
+         {BUILD_HASH:016x}) on {}",
         path.display()
     );
     let stop = AtomicBool::new(false);
