@@ -174,7 +174,24 @@ fn edge_input() -> (String, usize) {
 
 #[test]
 fn verdicts_on_the_simulated_card_equal_the_cpu_on_every_edge_case() {
-    let card = sim();
+    edge_cases_equal_the_cpu(&sim());
+}
+
+/// The card of two engines and two SHA-512 cores (signatures spread over both engines'
+/// contexts) gives the CPU's verdicts too, on every edge case under every profile.
+#[test]
+fn verdicts_on_a_two_engine_card_equal_the_cpu_on_every_edge_case() {
+    let card = SimCard::spawn_with_engines(2).unwrap_or_else(|e| panic!("{e}"));
+    let out = vigil(card.socket_path(), &["devices"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("2 verify engines x 16 contexts, 2 SHA-512 cores"),
+        "{text}"
+    );
+    edge_cases_equal_the_cpu(&card);
+}
+
+fn edge_cases_equal_the_cpu(card: &SimCard) {
     let (input, signatures) = edge_input();
     assert!(signatures > 300, "{signatures} edge signatures");
     for profile in ["strict", "rfc8032", "zip215"] {
