@@ -32,11 +32,13 @@
 // verification. Sha512Cores cores keep VerifyEngines engines fed when a core hashes
 // R || A || M faster than the engines verify: one core hashes a 296-byte input in
 // about 410 clocks and a 1,232-byte one in about 1,100 (10 blocks), while a full engine
-// finishes one signature every 6,440 clocks, so one core could feed 15 engines at 296
-// bytes and 5 at 1,232 (hdl/README.md has the measurements). Multi-signer transactions
-// are combined on the host: the card verifies signatures, one request each. A request
-// whose engine still holds an earlier one waits in the stream (backpressure), which is
-// also how the host is slowed down when it sends faster than the engines work.
+// finishes one signature every vigil_ed25519_pkg::IssuesPerSignature clocks (3,547 for
+// the dual-issue program as generated on 2026-12-05), so one core could feed about 8
+// engines at 296 bytes and 3 at 1,232 (hdl/README.md has the measurements). Multi-signer
+// transactions are combined on the host: the card verifies signatures, one request
+// each. A request whose engine still holds an earlier one waits in the stream
+// (backpressure), which is also how the host is slowed down when it sends faster than
+// the engines work.
 //
 // Errors never lose sync: the dispatcher answers a request it cannot route (unknown
 // opcode, reserved header bits set, card disabled, a frame that ends at its header)
@@ -575,7 +577,8 @@ module vigil_card_top #(
     end
   end
 
-  logic [VerifyEngines-1:0] vf_out_valid, vf_out_ready, vf_ok, vf_busy, vf_alu_issue;
+  logic [VerifyEngines-1:0] vf_out_valid, vf_out_ready, vf_ok, vf_busy;
+  logic [VerifyEngines-1:0] vf_alu_issue, vf_add_issue;
   logic [31:0]              vf_tag [VerifyEngines];
   for (genvar e = 0; e < VerifyEngines; e++) begin : g_verify
     vigil_ed25519_engine #(
@@ -597,7 +600,8 @@ module vigil_card_top #(
       .out_ok_o    (vf_ok[e]),
       .out_tag_o   (vf_tag[e]),
       .busy_o      (vf_busy[e]),
-      .alu_issue_o (vf_alu_issue[e])
+      .alu_issue_o (vf_alu_issue[e]),
+      .add_issue_o (vf_add_issue[e])
     );
   end
 
@@ -774,7 +778,10 @@ module vigil_card_top #(
       req_stall_q <= req_stall_q + {63'd0, in_valid_i & ~in_ready_o};
       resp_stall_q <= resp_stall_q + {63'd0, out_valid_o & ~out_ready_i};
       vf_busy_q <= vf_busy_q + {63'd0, |vf_busy};
-      field_ops_q <= field_ops_q + 64'($countones(vf_alu_issue));
+      // Multiplications and adder-unit operations (each engine may issue one of each
+      // per clock).
+      field_ops_q <= field_ops_q + 64'($countones(vf_alu_issue))
+                                 + 64'($countones(vf_add_issue));
       requests_q <= requests_q + {31'd0, in_fire && st_q == StHeader};
       responses_q <= responses_q + {31'd0, hdr_out};
       errors_q <= errors_q + {31'd0, hdr_out & hdr_err};

@@ -7,14 +7,20 @@
 // module uses every name (the figures are for testbenches and documentation).
 package vigil_ed25519_pkg;
   /* verilator lint_off UNUSEDPARAM */
-  // instructions in the ROM
-  localparam int unsigned ProgramLength = 1085;
+  // bundles in the ROM
+  localparam int unsigned ProgramLength = 819;
   // program counter width
-  localparam int unsigned PcBits = 11;
+  localparam int unsigned PcBits = 10;
   // instruction width
   localparam int unsigned InstrBits = 36;
-  // issue slots one signature takes (every input alike)
-  localparam int unsigned IssuesPerSignature = 6440;
+  // bundle width: the M slot's instruction above the A slot's
+  localparam int unsigned BundleBits = 72;
+  // turns (clocks at full occupancy) one signature takes, every input alike
+  localparam int unsigned IssuesPerSignature = 3547;
+  // multiplications one signature issues
+  localparam int unsigned MulsPerSignature = 3471;
+  // registers below this are the M bank (written by multiplications)
+  localparam int unsigned MBankEnd = 64;
   // field registers per context
   localparam int unsigned Regs = 128;
   // first register of the -A table
@@ -25,8 +31,10 @@ package vigil_ed25519_pkg;
   localparam int unsigned PresetFlags = 8;
   // 4-bit scalar windows
   localparam int unsigned Windows = 64;
+  // M-bank register of the -A table's entry 0, coordinate 2
+  localparam int unsigned TableTBase = 48;
   // Operations (instruction bits 35:32).
-  localparam logic [3:0] OpMul = 4'd0;
+  localparam logic [3:0] OpMul = 4'd0;  // M slot only
   localparam logic [3:0] OpAdd = 4'd1;
   localparam logic [3:0] OpSub = 4'd2;
   localparam logic [3:0] OpCsel = 4'd3;
@@ -37,6 +45,9 @@ package vigil_ed25519_pkg;
   localparam logic [3:0] OpFor = 4'd8;
   localparam logic [3:0] OpLoop = 4'd9;
   localparam logic [3:0] OpHalt = 4'd10;
+  localparam logic [3:0] OpNop = 4'd11;  // either slot: nothing
+  localparam logic [3:0] OpDadd = 4'd12;  // A slot: 2a + b mod p
+  localparam logic [3:0] OpDsub = 4'd13;  // A slot: 2a - b mod p
   // Operand modes (operand bits 8:7).
   localparam logic [1:0] SrcReg = 2'd0;
   localparam logic [1:0] SrcTabA = 2'd1;

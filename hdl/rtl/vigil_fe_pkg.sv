@@ -1,13 +1,14 @@
-// vigil_fe_pkg: constants of the GF(2^255 - 19) field ALU (vigil_fe_alu), the field
-// arithmetic under the Ed25519 verification engine.
+// vigil_fe_pkg: constants of the GF(2^255 - 19) field ALU (vigil_fe_alu) and adder unit
+// (vigil_fe_addsub), the field arithmetic under the Ed25519 verification engine.
 //
 // A field element is a flat `logic [254:0]`, the integer's bits little-endian (bit i is
 // 2^i), as in RFC 8032's encoding without the sign bit. The ALU's contract: operands are
 // any 255-bit values (0 .. 2^255 - 1, so p .. 2^255 - 1 too); results are canonical
 // (< P).
 //
-// hdl/tb/vigil_fe_alu.rs reads P, the opcodes and AluLatency out of this file's text, so
-// the testbench checks what is synthesised.
+// hdl/tb/vigil_fe_alu.rs reads P, the opcodes and AluLatency, and
+// hdl/tb/vigil_fe_addsub.rs AddLatency, out of this file's text, so the testbenches check
+// what is synthesised.
 
 `default_nettype none
 
@@ -54,6 +55,15 @@ package vigil_fe_pkg;
   // Stages: operands, products, TreeStages of the adder tree, the fold by 19, the
   // carry-propagate add, the canonical result.
   localparam int unsigned AluLatency = 2 + TreeStages + 3;
+
+  // The adder unit beside the multiplier (vigil_fe_addsub: a + b, a - b, 2a + b,
+  // 2a - b mod p): cycles from input to result, as AluLatency. Stages: operands, the
+  // doubled and complemented operands, the low halves of its four candidate sums, their
+  // high halves and the select, the result.
+  localparam int unsigned AddLatency = 5;
+  // The adder unit's carry chains are split here: sum bits below AddSplitBit in one
+  // stage, the rest in the next.
+  localparam int unsigned AddSplitBit = 128;
 
   // The number of rows after one 3:2 carry-save level over n rows: each group of three
   // becomes two, the one or two left over pass through.

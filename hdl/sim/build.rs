@@ -42,6 +42,7 @@ const CARD_SOURCES: &[&str] = &[
     "vigil_fe_pkg.sv",
     "vigil_ed25519_pkg.sv",
     "vigil_fe_alu.sv",
+    "vigil_fe_addsub.sv",
     "vigil_ed25519_rom.sv",
     "vigil_ed25519_engine.sv",
     "vigil_card_top.sv",
@@ -105,6 +106,7 @@ const DUTS: &[Dut] = &[
             "vigil_fe_pkg.sv",
             "vigil_ed25519_pkg.sv",
             "vigil_fe_alu.sv",
+            "vigil_fe_addsub.sv",
             "vigil_ed25519_rom.sv",
             "vigil_ed25519_engine.sv",
         ],
@@ -115,6 +117,13 @@ const DUTS: &[Dut] = &[
         name: "vigil_fe_alu",
         top: "vigil_fe_alu",
         sources: &["vigil_fe_pkg.sv", "vigil_fe_alu.sv"],
+        // The shim passes tags as u32.
+        params: &["-GTagWidth=32"],
+    },
+    Dut {
+        name: "vigil_fe_addsub",
+        top: "vigil_fe_addsub",
+        sources: &["vigil_fe_pkg.sv", "vigil_fe_addsub.sv"],
         // The shim passes tags as u32.
         params: &["-GTagWidth=32"],
     },

@@ -22,6 +22,9 @@
 //!   its VERIFY_SLOTS, VERIFY under every profile and every VERIFY error, random mixed
 //!   traffic under stalls, and that it verifies signatures at about twice the rate
 //!   (cycles per verification for 1 and 2 engines, for hdl/README.md).
+//! - The long run: random honest and broken signatures under every profile through the
+//!   card with the most engines, its whole window in flight (`VIGIL_CARD_LONG=10000` for
+//!   the run hdl/README.md documents; a short one in CI).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -889,4 +892,64 @@ fn cycles_per_verification_scale_with_engines() {
             per[0].0
         );
     }
+}
+
+/// The long run (hdl/README.md): `VIGIL_CARD_LONG` random signatures (default 60, so CI
+/// stays short; the documented run is 10,000) through the card with the most engines
+/// the build has, the profile cycling strict, rfc8032, zip215, one in three honest and
+/// the rest broken in R, S, A, the message or by S + L (`cases::random_cases`), with
+/// the card's whole window (engines x contexts) kept in flight. Every verdict must be
+/// the reference's; cycles per verification are printed (`--nocapture`).
+#[test]
+fn long_run_through_the_card_with_the_most_engines() {
+    let n: usize = std::env::var("VIGIL_CARD_LONG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let engines = *card::ENGINE_COUNTS.iter().max().unwrap();
+    let map = Map::load();
+    let mut card = card_with(engines);
+    enable(&mut card, &map);
+    let (_, contexts, cores) = verify_slots(&mut card, &map);
+    let window = usize::try_from(engines * contexts).unwrap();
+    let op = map.code("OpcodeVerify");
+    let cs = cases::random_cases(n, 2112);
+    let profile = |i: usize| Profile::ALL[i % 3];
+    let started = std::time::Instant::now();
+    let start = card.cycles();
+    let (mut sent, mut done, mut valid) = (0usize, 0usize, 0usize);
+    let mut seen = vec![false; n];
+    while done < n {
+        if sent < n && sent - done < window {
+            let c = &cs[sent];
+            let tag = u32::try_from(sent).unwrap();
+            let frame = verify_frame(op, tag, profile_code(profile(sent)), &c.pk, &c.sig, &c.msg);
+            assert!(card.send_frame(&frame, WAIT), "request {sent} taken");
+            sent += 1;
+            continue;
+        }
+        let (tag, r) = recv(&mut card);
+        let i = tag as usize;
+        assert!(!std::mem::replace(&mut seen[i], true), "tag {tag} twice");
+        let want = verify_want(op, profile(i), &cs[i]);
+        valid += usize::from(reference_verify(
+            profile(i),
+            &cs[i].pk,
+            &cs[i].sig,
+            &cs[i].msg,
+        ));
+        assert_eq!(r, want, "{} under {}", cs[i].name, profile(i).name());
+        done += 1;
+    }
+    let cycles = card.cycles() - start;
+    assert!(card.violations().is_empty(), "{:?}", card.violations());
+    // Both verdicts occur, so agreement is not trivial.
+    assert!(valid > 0 && valid < n, "{valid} of {n} valid");
+    println!(
+        "long run: {n} signatures ({valid} valid) through {engines} engine(s) x {contexts} \
+         contexts, {cores} SHA-512 core(s): {cycles} cycles, {:.1} cycles per verification, \
+         every verdict the reference's; {:.1} s of simulation",
+        cycles as f64 / n as f64,
+        started.elapsed().as_secs_f64()
+    );
 }

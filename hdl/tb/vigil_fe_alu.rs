@@ -19,29 +19,12 @@ use rand_chacha::ChaCha8Rng;
 use vigil_hdl_sim::fe_alu::{fe_pkg, FeAlu, FeOp};
 use vigil_hdl_sim::Traffic;
 
+#[path = "common/field.rs"]
+mod field;
+use field::{from_words, p, random_value, to_words, two_255};
+
 fn alu() -> FeAlu {
     FeAlu::new().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn p() -> BigUint {
-    (BigUint::from(1u32) << 255u32) - 19u32
-}
-
-fn two_255() -> BigUint {
-    BigUint::from(1u32) << 255u32
-}
-
-fn to_words(x: &BigUint) -> [u32; 8] {
-    assert!(x.bits() <= 255, "operand wider than 255 bits: {x:#x}");
-    let mut out = [0u32; 8];
-    for (o, d) in out.iter_mut().zip(x.to_u32_digits()) {
-        *o = d;
-    }
-    out
-}
-
-fn from_words(w: &[u32; 8]) -> BigUint {
-    BigUint::from_slice(w)
 }
 
 /// The opcodes, read from the package.
@@ -164,29 +147,6 @@ fn edge_values() -> Vec<BigUint> {
         assert!(x < &top, "edge value {x:#x} is not below 2^255");
     }
     v
-}
-
-/// A random operand: uniform, or near 0, p or 2^255, or sparse.
-fn random_value(rng: &mut ChaCha8Rng) -> BigUint {
-    let mut words = [0u32; 8];
-    rng.fill(&mut words[..]);
-    words[7] &= 0x7FFF_FFFF;
-    let uniform = BigUint::from_slice(&words);
-    let small = BigUint::from(rng.gen::<u64>());
-    match rng.gen_range(0..8) {
-        0 => small,
-        1 => (p() - (small % p())) % two_255(),
-        2 => two_255() - 1u32 - (small % two_255()),
-        3 => {
-            // A few random bits set.
-            let mut x = BigUint::from(0u32);
-            for _ in 0..rng.gen_range(1..6) {
-                x.set_bit(rng.gen_range(0..255), true);
-            }
-            x
-        }
-        _ => uniform,
-    }
 }
 
 #[test]

@@ -34,11 +34,13 @@ void vigil_ed25519_engine_set_in(void* h, uint8_t valid, uint8_t profile, const 
     t.in_tag_i = tag;
 }
 
-// Bit 0: the verdict; bit 1: busy_o; bit 2: alu_issue_o. *tag: the verdict's tag.
+// Bit 0: the verdict; bit 1: busy_o; bit 2: alu_issue_o (a multiplication issued);
+// bit 3: add_issue_o (an adder-unit operation issued). *tag: the verdict's tag.
 uint32_t vigil_ed25519_engine_out(void* h, uint32_t* tag) {
     Top& t = vigil_shim::top<Top>(h);
     *tag = t.out_tag_o;
-    return (t.out_ok_o & 1u) | ((t.busy_o & 1u) << 1) | ((t.alu_issue_o & 1u) << 2);
+    return (t.out_ok_o & 1u) | ((t.busy_o & 1u) << 1) | ((t.alu_issue_o & 1u) << 2) |
+           ((t.add_issue_o & 1u) << 3);
 }
 
 }  // extern "C"

@@ -57,13 +57,28 @@ impl EngineJob {
     }
 }
 
+/// The engine's outputs in one cycle that the driver reads (besides the handshakes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EngineOut {
+    /// `out_ok_o`: the verdict.
+    pub(crate) ok: bool,
+    /// `alu_issue_o`: a multiplication entered the multiplier.
+    pub(crate) mul_issue: bool,
+    /// `add_issue_o`: an operation entered the adder unit.
+    pub(crate) add_issue: bool,
+    /// `out_tag_o`: the verdict's tag.
+    pub(crate) tag: u32,
+}
+
 /// What a run measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunStats {
     /// Clock cycles from the first offer to the last verdict taken.
     pub cycles: u64,
-    /// Cycles in which the ALU took an operation.
+    /// Cycles in which the multiplier took an operation (`alu_issue_o`).
     pub alu_issues: u64,
+    /// Cycles in which the adder unit took an operation (`add_issue_o`).
+    pub add_issues: u64,
     /// Most signatures inside the engine at once.
     pub max_in_flight: usize,
 }
@@ -118,7 +133,13 @@ impl Ed25519Engine {
             self.model.eval();
             let taken = offering && self.model.in_ready();
             let valid = self.model.out_valid();
-            let (ok, _busy, issue, tag) = self.model.out();
+            let EngineOut {
+                ok,
+                mul_issue,
+                add_issue,
+                tag,
+                ..
+            } = self.model.out();
             if let Some(h) = held {
                 if !valid || h != (ok, tag) {
                     return Err(SimError::Protocol("a held verdict changed".into()));
@@ -127,7 +148,8 @@ impl Ed25519Engine {
             held = (valid && !ready).then_some((ok, tag));
             self.model.tick();
             stats.cycles += 1;
-            stats.alu_issues += u64::from(issue);
+            stats.alu_issues += u64::from(mul_issue);
+            stats.add_issues += u64::from(add_issue);
             if taken {
                 next += 1;
                 offering = false;

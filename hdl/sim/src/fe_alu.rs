@@ -8,11 +8,6 @@
 //! its tag, and `out_valid` is never high otherwise. Field elements are 8 little-endian
 //! 32-bit words (word i = bits `[32i +: 32]`); bit 255 is not a port bit.
 
-use std::collections::VecDeque;
-
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use crate::ffi::{FeAluModel, RESET_CYCLES};
 use crate::rtl::Package;
 use crate::{SimError, Traffic};
@@ -92,50 +87,8 @@ impl FeAlu {
     /// [`FeAlu::latency`] cycles after its operation, with its tag, and that `out_valid`
     /// is low in every other cycle. Returns the results in order.
     pub fn run(&mut self, ops: &[FeOp], traffic: Traffic) -> Result<Vec<[u32; 8]>, SimError> {
-        let mut rng = ChaCha8Rng::seed_from_u64(traffic.seed);
-        // (cycle the operation was issued in, its tag).
-        let mut in_flight: VecDeque<(u64, u32)> = VecDeque::new();
-        let mut results = Vec::with_capacity(ops.len());
-        let mut next = ops.iter();
-        let mut pending = next.next();
-        let mut now = 0u64;
-        while pending.is_some() || !in_flight.is_empty() {
-            let issue = pending.filter(|_| rng.gen_range(0..100) < traffic.in_valid_percent);
-            let out = self.cycle(issue);
-            match (out, in_flight.front()) {
-                (Some((r, tag)), Some(&(at, want))) if at + self.latency == now => {
-                    if tag != want {
-                        return Err(SimError::Protocol(format!(
-                            "result {} came with tag {tag:#x}, its operation had {want:#x}",
-                            results.len()
-                        )));
-                    }
-                    results.push(r);
-                    in_flight.pop_front();
-                }
-                (Some((_, tag)), _) => {
-                    return Err(SimError::Protocol(format!(
-                        "out_valid in cycle {now} (tag {tag:#x}) with no result due"
-                    )));
-                }
-                (None, Some(&(at, _))) if at + self.latency <= now => {
-                    return Err(SimError::Protocol(format!(
-                        "result {} was due in cycle {} ({} cycles after its operation) \
-                         and did not come",
-                        results.len(),
-                        at + self.latency,
-                        self.latency
-                    )));
-                }
-                (None, _) => {}
-            }
-            if let Some(op) = issue {
-                in_flight.push_back((now, op.tag));
-                pending = next.next();
-            }
-            now += 1;
-        }
-        Ok(results)
+        let latency = self.latency;
+        crate::pipeline::run(ops, traffic, latency, |op| op.tag, |op| self.cycle(op))
     }
 
     /// Clock periods simulated so far, resets included.

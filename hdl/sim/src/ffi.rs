@@ -49,6 +49,8 @@ dut_models! {
     MerkleEngineModel;
     /// One Verilator model of `vigil_fe_alu` (TagWidth = 32).
     FeAluModel;
+    /// One Verilator model of `vigil_fe_addsub` (TagWidth = 32).
+    FeAddSubModel;
     /// One Verilator model of `vigil_ed25519_engine` (TagWidth = 32).
     Ed25519EngineModel;
 }
@@ -88,11 +90,11 @@ mod model {
     use std::ptr::NonNull;
 
     use super::{
-        Blake3CompressModel, CardTopModel, Ed25519EngineModel, FeAluModel, MerkleEngineModel,
-        ScReduceModel, Sha512CoreModel, RESET_CYCLES,
+        Blake3CompressModel, CardTopModel, Ed25519EngineModel, FeAddSubModel, FeAluModel,
+        MerkleEngineModel, ScReduceModel, Sha512CoreModel, RESET_CYCLES,
     };
     use crate::card::{AxilIn, AxilOut};
-    use crate::ed25519_engine::EngineJob;
+    use crate::ed25519_engine::{EngineJob, EngineOut};
     use crate::SimError;
 
     extern "C" {
@@ -202,6 +204,18 @@ mod model {
             tag: u32,
         );
         fn vigil_fe_alu_out(h: *mut c_void, r: *mut u32, tag: *mut u32);
+
+        fn vigil_fe_addsub_new() -> *mut c_void;
+        fn vigil_fe_addsub_set_in(
+            h: *mut c_void,
+            valid: u8,
+            sub: u8,
+            dbl: u8,
+            a: *const u32,
+            b: *const u32,
+            tag: u32,
+        );
+        fn vigil_fe_addsub_out(h: *mut c_void, r: *mut u32, tag: *mut u32);
     }
 
     /// One live Verilator model of some DUT, and the operations every DUT has.
@@ -533,12 +547,17 @@ mod model {
             }
         }
 
-        /// (verdict, busy, ALU issue, tag).
-        pub(crate) fn out(&self) -> (bool, bool, bool, u32) {
+        /// The outputs: verdict, issues and the verdict's tag (busy_o, bit 1, unused).
+        pub(crate) fn out(&self) -> EngineOut {
             let mut tag = 0u32;
             // SAFETY: the model is live; tag is the one word the shim writes.
             let bits = unsafe { vigil_ed25519_engine_out(self.ptr(), &mut tag) };
-            (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, tag)
+            EngineOut {
+                ok: bits & 1 != 0,
+                mul_issue: bits & 4 != 0,
+                add_issue: bits & 8 != 0,
+                tag,
+            }
         }
     }
 
@@ -567,16 +586,58 @@ mod model {
             (r, tag)
         }
     }
+
+    impl FeAddSubModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            // SAFETY: the constructor takes no arguments and returns a new model.
+            let h = unsafe { vigil_fe_addsub_new() };
+            Model::adopt(h, "vigil_fe_addsub").map(Self)
+        }
+
+        pub(crate) fn set_in(
+            &mut self,
+            valid: bool,
+            sub: bool,
+            dbl: bool,
+            a: &[u32; 8],
+            b: &[u32; 8],
+            tag: u32,
+        ) {
+            // SAFETY: the model is live; a and b point to the 8 u32s each that the shim
+            // reads, only for the duration of the call.
+            unsafe {
+                vigil_fe_addsub_set_in(
+                    self.ptr(),
+                    u8::from(valid),
+                    u8::from(sub),
+                    u8::from(dbl),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    tag,
+                )
+            }
+        }
+
+        /// (result words, tag).
+        pub(crate) fn out(&self) -> ([u32; 8], u32) {
+            let mut r = [0u32; 8];
+            let mut tag = 0u32;
+            // SAFETY: the model is live; r has room for the 8 words and tag for the one
+            // word the shim writes.
+            unsafe { vigil_fe_addsub_out(self.ptr(), r.as_mut_ptr(), &mut tag) };
+            (r, tag)
+        }
+    }
 }
 
 #[cfg(vigil_no_verilator)]
 mod model {
     use super::{
-        Blake3CompressModel, CardTopModel, Ed25519EngineModel, FeAluModel, MerkleEngineModel,
-        ScReduceModel, Sha512CoreModel,
+        Blake3CompressModel, CardTopModel, Ed25519EngineModel, FeAddSubModel, FeAluModel,
+        MerkleEngineModel, ScReduceModel, Sha512CoreModel,
     };
     use crate::card::{AxilIn, AxilOut};
-    use crate::ed25519_engine::EngineJob;
+    use crate::ed25519_engine::{EngineJob, EngineOut};
     use crate::SimError;
 
     impl CardTopModel {
@@ -691,7 +752,7 @@ mod model {
         pub(crate) fn set_in(&mut self, _: bool, _: &EngineJob) {
             match self.0 {}
         }
-        pub(crate) fn out(&self) -> (bool, bool, bool, u32) {
+        pub(crate) fn out(&self) -> EngineOut {
             match self.0 {}
         }
     }
@@ -701,6 +762,26 @@ mod model {
             Err(SimError::NoVerilator)
         }
         pub(crate) fn set_in(&mut self, _: bool, _: u8, _: &[u32; 8], _: &[u32; 8], _: u32) {
+            match self.0 {}
+        }
+        pub(crate) fn out(&self) -> ([u32; 8], u32) {
+            match self.0 {}
+        }
+    }
+
+    impl FeAddSubModel {
+        pub(crate) fn new() -> Result<Self, SimError> {
+            Err(SimError::NoVerilator)
+        }
+        pub(crate) fn set_in(
+            &mut self,
+            _: bool,
+            _: bool,
+            _: bool,
+            _: &[u32; 8],
+            _: &[u32; 8],
+            _: u32,
+        ) {
             match self.0 {}
         }
         pub(crate) fn out(&self) -> ([u32; 8], u32) {

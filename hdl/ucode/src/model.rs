@@ -1,15 +1,19 @@
 //! A bit-exact model of one engine context running the program.
 //!
-//! It executes the encoded instructions with the engine's semantics (operand modes,
-//! table digits, flags, the loop counter) in big-integer arithmetic, and it is strict
-//! where the hardware is not: reading a register or flag that this signature has not
-//! written is an error (in the engine it would hold the previous signature's value), as
-//! is an unknown instruction or a program that does not halt. The tests run it against
+//! It executes the encoded bundles with the engine's semantics (both slots read at the
+//! start of a turn, operand modes, table digits, flags, the loop counter) in big-integer
+//! arithmetic, and it is strict where the hardware is not: reading a register or flag
+//! that this signature has not written is an error (in the engine it would hold the
+//! previous signature's value), as is a write to the other slot's register bank, a table
+//! read through any operand but the M slot's `b`, an unknown instruction, or a program
+//! that does not halt. The tests run it against
 //! the reference verifiers on every edge case, so the program is known right before the
 //! RTL runs it; the RTL's testbench then holds the RTL to the same verdicts.
 
 use crate::field::{self, Fe};
-use crate::isa::{flag, konst, Instr, Op, Src, FLAGS, REGS, TABLE_BASE, WINDOWS};
+use crate::isa::{
+    flag, konst, table_a_register, Bundle, Instr, Op, Src, FLAGS, M_BANK_END, REGS, WINDOWS,
+};
 
 /// Profile codes, as the VERIFY request and the engine carry them.
 pub mod profile {
@@ -63,6 +67,16 @@ pub enum ModelError {
         /// The operand.
         src: Src,
     },
+    /// An instruction in the wrong slot, or writing the other slot's register bank.
+    #[error("pc {pc}: {op:?} may not issue from that slot or write register {dst}")]
+    WrongSlot {
+        /// Program counter.
+        pc: usize,
+        /// The operation.
+        op: Op,
+        /// Its destination field.
+        dst: u8,
+    },
     /// The program ran off its end or past the step limit.
     #[error("the program did not halt (pc {pc} after {steps} steps)")]
     NoHalt {
@@ -78,10 +92,12 @@ pub enum ModelError {
 pub struct Outcome {
     /// The verdict.
     pub valid: bool,
-    /// Instructions issued, HALT included: the engine's issue slots for one signature.
+    /// Turns (bundles issued), HALT's included: the engine's clocks per signature.
     pub issued: usize,
-    /// Of those, operations through the field ALU.
+    /// Operations through the multiplier or the adder unit.
     pub alu_ops: usize,
+    /// Of those, multiplications.
+    pub mul_ops: usize,
 }
 
 /// The flags the engine presets at load, from the job (see [`flag`]).
@@ -101,117 +117,194 @@ pub fn preset_flags(job: &Job) -> [bool; flag::PRESET as usize] {
     ]
 }
 
-/// Runs `code` on `job`.
-pub fn run(code: &[u64], job: &Job) -> Result<Outcome, ModelError> {
-    let decoded: Vec<Option<Instr>> = code.iter().map(|&w| Instr::decode(w)).collect();
-    let mask = field::mask255();
-    let in_ya = field::from_le(&job.a) & &mask;
-    let in_yr = field::from_le(&job.r) & &mask;
-    let consts = [
-        Fe::default(),
-        Fe::from(1u8),
-        field::d().clone(),
-        field::d2(),
-        field::sqrt_m1().clone(),
-        in_ya,
-        in_yr,
-    ];
-    let btab = field::base_table();
-    let s = field::from_le(&job.s);
-    let k = field::from_le(&job.k);
-    let digit = |v: &Fe, win: u8| -> usize {
-        (0..4)
-            .map(|i| usize::from(v.bit(4 * u64::from(win) + i)) << i)
-            .sum()
-    };
+/// What one slot's instruction does, computed from the state at the start of the turn.
+enum Effect {
+    None,
+    Reg(usize, Fe),
+    Flag(usize, bool),
+    Jump(usize),
+    Halt(bool),
+}
 
-    let mut regs: Vec<Option<Fe>> = vec![None; REGS];
-    let mut flags: [Option<bool>; FLAGS] = [None; FLAGS];
-    for (f, v) in flags.iter_mut().zip(preset_flags(job)) {
+/// One context's state.
+struct Context<'a> {
+    job: &'a Job,
+    regs: Vec<Option<Fe>>,
+    flags: [Option<bool>; FLAGS],
+    consts: [Fe; konst::COUNT as usize],
+    btab: &'a [[Fe; 3]],
+    s: Fe,
+    k: Fe,
+    win: u8,
+}
+
+impl Context<'_> {
+    fn digit(v: &Fe, win: u8) -> u8 {
+        (0..4)
+            .map(|i| u8::from(v.bit(4 * u64::from(win) + i)) << i)
+            .sum()
+    }
+
+    fn reg(&self, pc: usize, i: usize) -> Result<Fe, ModelError> {
+        self.regs
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or(ModelError::UndefinedRegister { pc, reg: i })
+    }
+
+    /// Operand `bits`; `tables`: whether this operand may read the tables (the M slot's b).
+    fn read(&self, pc: usize, bits: u16, tables: bool) -> Result<Fe, ModelError> {
+        let src = Src::decode(bits);
+        match src {
+            Src::Reg(i) => self.reg(pc, usize::from(i)),
+            Src::TabA(c) if tables => {
+                let e = Self::digit(&self.k, self.win);
+                self.reg(pc, usize::from(table_a_register(c, e)))
+            }
+            Src::TabB(c) if tables && c < 3 => {
+                Ok(self.btab[usize::from(Self::digit(&self.s, self.win))][usize::from(c)].clone())
+            }
+            Src::Const(i) if i < konst::COUNT => Ok(self.consts[usize::from(i)].clone()),
+            _ => Err(ModelError::BadOperand { pc, src }),
+        }
+    }
+
+    fn flag(&self, pc: usize, i: usize) -> Result<bool, ModelError> {
+        self.flags[i & (FLAGS - 1)].ok_or(ModelError::UndefinedFlag {
+            pc,
+            flag: i & (FLAGS - 1),
+        })
+    }
+
+    /// The effect of `ins` issued from the M slot (`m`) or the A slot.
+    fn exec(&self, pc: usize, ins: &Instr, m: bool) -> Result<Effect, ModelError> {
+        let dst_reg = usize::from(ins.dst) & (REGS - 1);
+        let wrong = ModelError::WrongSlot {
+            pc,
+            op: ins.op,
+            dst: ins.dst,
+        };
+        if m != ins.op.m_slot() && ins.op != Op::Nop
+            || ins.op.uses_alu() && (dst_reg < usize::from(M_BANK_END)) != m
+        {
+            return Err(wrong);
+        }
+        let a = |t| self.read(pc, ins.a, t);
+        let b = || self.read(pc, ins.b, m);
+        let sel = || self.flag(pc, usize::from(ins.f));
+        let fa = || self.flag(pc, usize::from(ins.a));
+        let fb = || {
+            Ok::<bool, ModelError>(
+                self.flag(pc, usize::from(ins.b))? ^ (ins.f & crate::isa::F_INVERT != 0),
+            )
+        };
+        let dst_flag = usize::from(ins.dst) & (FLAGS - 1);
+        Ok(match ins.op {
+            Op::Nop => Effect::None,
+            Op::Mul => Effect::Reg(dst_reg, field::mul(&a(false)?, &b()?)),
+            Op::Add => Effect::Reg(dst_reg, field::add(&a(false)?, &b()?)),
+            Op::Sub => Effect::Reg(dst_reg, field::sub(&a(false)?, &b()?)),
+            Op::Dadd => {
+                let v = a(false)?;
+                Effect::Reg(dst_reg, field::add(&field::add(&v, &v), &b()?))
+            }
+            Op::Dsub => {
+                let v = a(false)?;
+                Effect::Reg(dst_reg, field::sub(&field::add(&v, &v), &b()?))
+            }
+            Op::Csel => {
+                let v = if sel()? { a(false)? } else { b()? };
+                Effect::Reg(dst_reg, field::add(&v, &Fe::default()))
+            }
+            Op::Cneg => {
+                let v = a(false)?;
+                Effect::Reg(
+                    dst_reg,
+                    if sel()? {
+                        field::sub(&Fe::default(), &v)
+                    } else {
+                        field::sub(&v, &Fe::default())
+                    },
+                )
+            }
+            Op::Eq => Effect::Flag(dst_flag, a(false)? == b()?),
+            Op::Odd => Effect::Flag(dst_flag, a(false)?.bit(0)),
+            Op::Fand => Effect::Flag(dst_flag, fa()? & fb()?),
+            Op::For => Effect::Flag(dst_flag, fa()? | fb()?),
+            Op::Loop => Effect::Jump(ins.target()),
+            Op::Halt => Effect::Halt(fa()?),
+        })
+    }
+}
+
+/// Runs the encoded bundles `code` on `job`.
+pub fn run(code: &[u128], job: &Job) -> Result<Outcome, ModelError> {
+    let decoded: Vec<Option<Bundle>> = code.iter().map(|&w| Bundle::decode(w)).collect();
+    let mask = field::mask255();
+    let btab = field::base_table();
+    let mut ctx = Context {
+        job,
+        regs: vec![None; REGS],
+        flags: [None; FLAGS],
+        consts: [
+            Fe::default(),
+            Fe::from(1u8),
+            field::d().clone(),
+            field::d2(),
+            field::sqrt_m1().clone(),
+            field::from_le(&job.a) & &mask,
+            field::from_le(&job.r) & &mask,
+        ],
+        btab,
+        s: field::from_le(&job.s),
+        k: field::from_le(&job.k),
+        win: WINDOWS - 1,
+    };
+    for (f, v) in ctx.flags.iter_mut().zip(preset_flags(ctx.job)) {
         *f = Some(v);
     }
-    let mut win = WINDOWS - 1;
     let mut pc = 0usize;
     let mut issued = 0usize;
     let mut alu_ops = 0usize;
+    let mut mul_ops = 0usize;
     // Far above the program's real length; only a runaway program gets here.
     let limit = 100_000;
-
     loop {
-        let Some(Some(ins)) = decoded.get(pc) else {
+        let Some(Some(bundle)) = decoded.get(pc) else {
             return Err(ModelError::NoHalt { pc, steps: issued });
         };
         if issued >= limit {
             return Err(ModelError::NoHalt { pc, steps: issued });
         }
         issued += 1;
-        // The engine reads the tables through operand b only.
-        let read_as = |bits: u16, b_side: bool| -> Result<Fe, ModelError> {
-            let src = Src::decode(bits);
-            let reg = |i: usize| {
-                regs.get(i)
-                    .cloned()
-                    .flatten()
-                    .ok_or(ModelError::UndefinedRegister { pc, reg: i })
-            };
-            match src {
-                Src::Reg(i) => reg(usize::from(i)),
-                Src::TabA(c) if b_side => {
-                    reg(usize::from(TABLE_BASE) + 4 * digit(&k, win) + usize::from(c))
-                }
-                Src::TabB(c) if b_side && c < 3 => Ok(btab[digit(&s, win)][usize::from(c)].clone()),
-                Src::Const(i) if i < konst::COUNT => Ok(consts[usize::from(i)].clone()),
-                _ => Err(ModelError::BadOperand { pc, src }),
-            }
-        };
-        let read = |bits: u16| read_as(bits, false);
-        let read_b = |bits: u16| read_as(bits, true);
-        let read_flag = |bits: u16| -> Result<bool, ModelError> {
-            let i = usize::from(bits) & (FLAGS - 1);
-            flags[i].ok_or(ModelError::UndefinedFlag { pc, flag: i })
-        };
-        let dst_reg = usize::from(ins.dst) & (REGS - 1);
-        let dst_flag = usize::from(ins.dst) & (FLAGS - 1);
-        let sel_flag = usize::from(ins.f) & (FLAGS - 1);
-        let invert = ins.f & crate::isa::F_INVERT != 0;
+        alu_ops += bundle.ops().filter(|i| i.op.uses_alu()).count();
+        mul_ops += usize::from(bundle.m.op == Op::Mul);
+        // Both slots read the state at the start of the turn; then both write.
+        let effects = [
+            ctx.exec(pc, &bundle.m, true)?,
+            ctx.exec(pc, &bundle.a, false)?,
+        ];
         let mut next = pc + 1;
-        if ins.op.uses_alu() {
-            alu_ops += 1;
-        }
-        match ins.op {
-            Op::Mul => regs[dst_reg] = Some(field::mul(&read(ins.a)?, &read_b(ins.b)?)),
-            Op::Add => regs[dst_reg] = Some(field::add(&read(ins.a)?, &read_b(ins.b)?)),
-            Op::Sub => regs[dst_reg] = Some(field::sub(&read(ins.a)?, &read_b(ins.b)?)),
-            Op::Csel => {
-                let f = flags[sel_flag].ok_or(ModelError::UndefinedFlag { pc, flag: sel_flag })?;
-                let v = if f { read(ins.a)? } else { read_b(ins.b)? };
-                regs[dst_reg] = Some(field::add(&v, &Fe::default()));
-            }
-            Op::Cneg => {
-                let f = flags[sel_flag].ok_or(ModelError::UndefinedFlag { pc, flag: sel_flag })?;
-                let v = read(ins.a)?;
-                regs[dst_reg] = Some(if f {
-                    field::sub(&Fe::default(), &v)
-                } else {
-                    field::sub(&v, &Fe::default())
-                });
-            }
-            Op::Eq => flags[dst_flag] = Some(read(ins.a)? == read_b(ins.b)?),
-            Op::Odd => flags[dst_flag] = Some(read(ins.a)?.bit(0)),
-            Op::Fand => flags[dst_flag] = Some(read_flag(ins.a)? & (read_flag(ins.b)? ^ invert)),
-            Op::For => flags[dst_flag] = Some(read_flag(ins.a)? | (read_flag(ins.b)? ^ invert)),
-            Op::Loop => {
-                if win != 0 {
-                    win -= 1;
-                    next = ins.target();
+        for effect in effects {
+            match effect {
+                Effect::None => {}
+                Effect::Reg(r, v) => ctx.regs[r] = Some(v),
+                Effect::Flag(f, v) => ctx.flags[f] = Some(v),
+                Effect::Jump(target) => {
+                    if ctx.win != 0 {
+                        ctx.win -= 1;
+                        next = target;
+                    }
                 }
-            }
-            Op::Halt => {
-                return Ok(Outcome {
-                    valid: read_flag(ins.a)?,
-                    issued,
-                    alu_ops,
-                })
+                Effect::Halt(valid) => {
+                    return Ok(Outcome {
+                        valid,
+                        issued,
+                        alu_ops,
+                        mul_ops,
+                    })
+                }
             }
         }
         pc = next;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::field::{self, Fe};
-use crate::isa::{self, flag, konst, Op, INSTR_BITS};
+use crate::isa::{self, flag, konst, Op, BUNDLE_BITS, INSTR_BITS};
 
 /// The package, relative to the repository root.
 pub const PKG_PATH: &str = "hdl/rtl/vigil_ed25519_pkg.sv";
@@ -25,13 +25,13 @@ fn hex255(v: &Fe) -> String {
 
 /// `hdl/rtl/vigil_ed25519_pkg.sv`.
 pub fn render_pkg() -> String {
-    let code = crate::program::program();
+    let code = crate::encoded();
     let mut s = String::from(HEADER);
     s.push_str(
         "//\n// vigil_ed25519_pkg: the verification engine's instruction encoding, operand modes,\n// constants and program size (see hdl/ucode/src/isa.rs for the semantics). Not every\n// module uses every name (the figures are for testbenches and documentation).\npackage vigil_ed25519_pkg;\n  /* verilator lint_off UNUSEDPARAM */\n",
     );
-    let ints: [(&str, usize, &str); 9] = [
-        ("ProgramLength", code.len(), "instructions in the ROM"),
+    let ints: [(&str, usize, &str); 13] = [
+        ("ProgramLength", code.len(), "bundles in the ROM"),
         (
             "PcBits",
             pc_bits(code.len()) as usize,
@@ -39,9 +39,24 @@ pub fn render_pkg() -> String {
         ),
         ("InstrBits", INSTR_BITS as usize, "instruction width"),
         (
+            "BundleBits",
+            BUNDLE_BITS as usize,
+            "bundle width: the M slot's instruction above the A slot's",
+        ),
+        (
             "IssuesPerSignature",
             crate::issues_per_signature(),
-            "issue slots one signature takes (every input alike)",
+            "turns (clocks at full occupancy) one signature takes, every input alike",
+        ),
+        (
+            "MulsPerSignature",
+            crate::per_signature(|i| i.op == Op::Mul),
+            "multiplications one signature issues",
+        ),
+        (
+            "MBankEnd",
+            usize::from(isa::M_BANK_END),
+            "registers below this are the M bank (written by multiplications)",
         ),
         ("Regs", isa::REGS, "field registers per context"),
         (
@@ -56,6 +71,11 @@ pub fn render_pkg() -> String {
             "flags set at load",
         ),
         ("Windows", usize::from(isa::WINDOWS), "4-bit scalar windows"),
+        (
+            "TableTBase",
+            usize::from(isa::TABLE_T_BASE),
+            "M-bank register of the -A table's entry 0, coordinate 2",
+        ),
     ];
     for (name, v, doc) in ints {
         let _ = writeln!(s, "  // {doc}\n  localparam int unsigned {name} = {v};");
@@ -73,8 +93,22 @@ pub fn render_pkg() -> String {
         Op::For,
         Op::Loop,
         Op::Halt,
+        Op::Nop,
+        Op::Dadd,
+        Op::Dsub,
     ] {
-        let _ = writeln!(s, "  localparam logic [3:0] Op{op:?} = 4'd{};", op as u8);
+        let note = match op {
+            Op::Mul => "  // M slot only",
+            Op::Dadd => "  // A slot: 2a + b mod p",
+            Op::Dsub => "  // A slot: 2a - b mod p",
+            Op::Nop => "  // either slot: nothing",
+            _ => "",
+        };
+        let _ = writeln!(
+            s,
+            "  localparam logic [3:0] Op{op:?} = 4'd{};{note}",
+            op as u8
+        );
     }
     s.push_str("  // Operand modes (operand bits 8:7).\n  localparam logic [1:0] SrcReg = 2'd0;\n  localparam logic [1:0] SrcTabA = 2'd1;\n  localparam logic [1:0] SrcTabB = 2'd2;\n  localparam logic [1:0] SrcConst = 2'd3;\n");
     s.push_str("  // Constant operands (SrcConst index).\n");
@@ -121,17 +155,17 @@ pub fn render_rom() -> String {
     let bits = pc_bits(code.len());
     let mut s = String::from(HEADER);
     s.push_str(
-        "//\n// vigil_ed25519_rom: the verification program and the base-point table, both read\n// one clock after the address (block RAM on an FPGA). The table holds [j]B for j in\n// 0..15 as (y + x, y - x, 2d x y), entry 0 the identity; entry j coordinate c is at\n// address 4j + c (c = 3 reads zero).\n`default_nettype none\nmodule vigil_ed25519_rom (\n  input  wire logic clk_i,\n",
+        "//\n// vigil_ed25519_rom: the verification program (one 72-bit bundle per address: the M\n// slot's instruction above the A slot's) and the base-point table, both read\n// one clock after the address (block RAM on an FPGA). The table holds [j]B for j in\n// 0..15 as (y + x, y - x, 2d x y), entry 0 the identity; entry j coordinate c is at\n// address 4j + c (c = 3 reads zero).\n`default_nettype none\nmodule vigil_ed25519_rom (\n  input  wire logic clk_i,\n",
     );
     let _ = writeln!(
         s,
         "  input  wire logic [{}:0] pc_i,\n  output      logic [{}:0] instr_o,\n  input  wire logic [5:0] btab_i,\n  output      logic [254:0] btab_o\n);",
         bits - 1,
-        INSTR_BITS - 1
+        BUNDLE_BITS - 1
     );
     s.push_str("  always_ff @(posedge clk_i) begin\n    unique case (pc_i)\n");
     for (i, w) in code.iter().enumerate() {
-        let _ = writeln!(s, "      {bits}'d{i}: instr_o <= {INSTR_BITS}'h{w:09x};");
+        let _ = writeln!(s, "      {bits}'d{i}: instr_o <= {BUNDLE_BITS}'h{w:018x};");
     }
     s.push_str("      default: instr_o <= '0;\n    endcase\n  end\n\n");
     s.push_str("  always_ff @(posedge clk_i) begin\n    unique case (btab_i)\n");

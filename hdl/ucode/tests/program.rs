@@ -11,6 +11,7 @@ use num_bigint::BigUint;
 use vigil_core::profile::{reference_verify, Profile};
 use vigil_ucode::cases::{edge_cases, job, random_cases, wycheproof_cases, Case};
 use vigil_ucode::field;
+use vigil_ucode::isa::{Bundle, Op, Src, F_INVERT};
 use vigil_ucode::model;
 
 /// Runs every case under every profile on the model (on two threads), asserts every
@@ -92,7 +93,7 @@ fn random_signatures_get_the_reference_verdict() {
 fn the_model_rejects_a_program_with_a_wrong_check() {
     // Dropping the small-order check of A (the instruction that ANDs it into the strict
     // verdict) must change a verdict: the harness can fail.
-    let code: Vec<u64> = vigil_ucode::encoded();
+    let code: Vec<u128> = vigil_ucode::encoded();
     let edge = edge_cases();
     let taming = edge
         .iter()
@@ -100,27 +101,30 @@ fn the_model_rejects_a_program_with_a_wrong_check() {
         .unwrap();
     let j = job(Profile::Strict, &taming.pk, &taming.sig, &taming.msg);
     assert!(!model::run(&code, &j).unwrap().valid);
+    // The inverted ANDs fold in "R canonical" and then the two small-order flags; make
+    // each `F & F` instead.
     let mut broken = code.clone();
-    let small_a_check = vigil_ucode::program::program()
-        .iter()
-        .position(|i| i.op == vigil_ucode::isa::Op::Fand && i.f != 0)
-        .unwrap();
-    // The first inverted AND folds in "R canonical"; the next two the small-order flags.
-    for word in &mut broken[small_a_check..small_a_check + 3] {
-        let mut ins = vigil_ucode::isa::Instr::decode(*word).unwrap();
-        ins.f = 0;
-        ins.b = ins.a;
-        *word = ins.encode();
+    let mut changed = 0;
+    for word in &mut broken {
+        let mut b = Bundle::decode(*word).unwrap();
+        if b.a.op == Op::Fand && b.a.f & F_INVERT != 0 && changed < 3 {
+            b.a.f = 0;
+            b.a.b = b.a.a;
+            *word = b.encode();
+            changed += 1;
+        }
     }
+    assert_eq!(changed, 3);
     assert!(model::run(&broken, &j).unwrap().valid);
 }
 
 #[test]
 fn an_undefined_register_is_an_error() {
     let mut code = vigil_ucode::encoded();
-    // Make the first instruction read register 120 (never written so early).
-    let mut first = vigil_ucode::isa::Instr::decode(code[0]).unwrap();
-    first.a = vigil_ucode::isa::Src::Reg(120).encode();
+    // Make the first bundle's addition read register 120 (never written so early).
+    let mut first = Bundle::decode(code[0]).unwrap();
+    assert_eq!(first.a.op, Op::Add);
+    first.a.a = Src::Reg(120).encode();
     code[0] = first.encode();
     let c = &random_cases(1, 1)[0];
     let err = model::run(&code, &job(Profile::Strict, &c.pk, &c.sig, &c.msg)).unwrap_err();
@@ -131,6 +135,78 @@ fn an_undefined_register_is_an_error() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn a_write_to_the_other_slots_bank_is_an_error() {
+    // The engine's register banks have one write port each: a product written to the A
+    // bank, or a sum to the M bank, is refused, as is a table read from the A slot.
+    let code = vigil_ucode::encoded();
+    let c = &random_cases(1, 2)[0];
+    let j = job(Profile::Zip215, &c.pk, &c.sig, &c.msg);
+    let pc = code
+        .iter()
+        .position(|w| Bundle::decode(*w).unwrap().m.op == Op::Mul)
+        .unwrap();
+    let mut wrong = code.clone();
+    let mut b = Bundle::decode(wrong[pc]).unwrap();
+    b.m.dst = 100;
+    wrong[pc] = b.encode();
+    assert!(
+        matches!(
+            model::run(&wrong, &j),
+            Err(model::ModelError::WrongSlot { op: Op::Mul, .. })
+        ),
+        "a product into the A bank"
+    );
+    let pc = code
+        .iter()
+        .position(|w| Bundle::decode(*w).unwrap().a.op == Op::Add)
+        .unwrap();
+    let mut wrong = code.clone();
+    let mut b = Bundle::decode(wrong[pc]).unwrap();
+    b.a.dst = 3;
+    wrong[pc] = b.encode();
+    assert!(
+        matches!(
+            model::run(&wrong, &j),
+            Err(model::ModelError::WrongSlot { op: Op::Add, .. })
+        ),
+        "a sum into the M bank"
+    );
+    let mut wrong = code.clone();
+    let mut b = Bundle::decode(wrong[pc]).unwrap();
+    b.a.b = Src::TabB(0).encode();
+    wrong[pc] = b.encode();
+    assert!(
+        matches!(
+            model::run(&wrong, &j),
+            Err(model::ModelError::BadOperand { .. })
+        ),
+        "a table read from the A slot"
+    );
+}
+
+#[test]
+fn the_schedule_pairs_products_with_sums() {
+    // Dual issue pays: one signature takes fewer turns than it issues multiplications
+    // plus other operations, and every turn of the loop issues at most one of each.
+    let s = vigil_ucode::scheduled();
+    let turns = vigil_ucode::issues_per_signature();
+    let muls = vigil_ucode::per_signature(|i| i.op == Op::Mul);
+    let others = vigil_ucode::per_signature(|i| i.op != Op::Mul);
+    assert!(turns >= muls, "{turns} turns, {muls} products");
+    assert!(
+        turns < muls + others,
+        "{turns} turns, {muls} + {others} operations"
+    );
+    for b in &s.bundles {
+        assert!(matches!(b.m.op, Op::Mul | Op::Nop), "{b:?}");
+        assert_ne!(b.a.op, Op::Mul, "{b:?}");
+    }
+    // What hdl/README.md reports, so a change to the program or the scheduler that
+    // costs turns shows here.
+    assert!(turns <= 3_600, "{turns} turns per signature");
 }
 
 #[test]
