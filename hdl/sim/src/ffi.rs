@@ -77,7 +77,7 @@ impl DerefMut for CardTopModel {
 }
 
 /// The numbers of verification engines the card models were built with (build.rs).
-pub(crate) const CARD_ENGINES: &[u32] = &[1, 2];
+pub(crate) const CARD_ENGINES: &[u32] = &[1, 2, 4];
 
 pub(crate) use model::Model;
 
@@ -133,42 +133,6 @@ mod model {
         fn vigil_sc_reduce_new() -> *mut c_void;
         fn vigil_sc_reduce_set_in(h: *mut c_void, valid: u8, x: *const u32);
         fn vigil_sc_reduce_out(h: *mut c_void, k: *mut u32);
-
-        fn vigil_card_top_new() -> *mut c_void;
-        fn vigil_card_top_set_in(h: *mut c_void, valid: u8, data: u64, last: u8);
-        fn vigil_card_top_out(h: *mut c_void, data: *mut u64, last: *mut u8);
-        #[allow(clippy::too_many_arguments)]
-        fn vigil_card_top_set_axil(
-            h: *mut c_void,
-            awvalid: u8,
-            awaddr: u32,
-            wvalid: u8,
-            wdata: u32,
-            wstrb: u8,
-            bready: u8,
-            arvalid: u8,
-            araddr: u32,
-            rready: u8,
-        );
-        fn vigil_card_top_axil(h: *mut c_void, rdata: *mut u32) -> u32;
-
-        fn vigil_card_top_e2_new() -> *mut c_void;
-        fn vigil_card_top_e2_set_in(h: *mut c_void, valid: u8, data: u64, last: u8);
-        fn vigil_card_top_e2_out(h: *mut c_void, data: *mut u64, last: *mut u8);
-        #[allow(clippy::too_many_arguments)]
-        fn vigil_card_top_e2_set_axil(
-            h: *mut c_void,
-            awvalid: u8,
-            awaddr: u32,
-            wvalid: u8,
-            wdata: u32,
-            wstrb: u8,
-            bready: u8,
-            arvalid: u8,
-            araddr: u32,
-            rready: u8,
-        );
-        fn vigil_card_top_e2_axil(h: *mut c_void, rdata: *mut u32) -> u32;
 
         fn vigil_merkle_engine_new() -> *mut c_void;
         fn vigil_merkle_engine_set_in(h: *mut c_void, valid: u8, data: u64, last: u8, nodes: u8);
@@ -437,27 +401,53 @@ mod model {
         axil: unsafe extern "C" fn(*mut c_void, *mut u32) -> u32,
     }
 
-    const CARD_E1: CardFns = CardFns {
-        new: vigil_card_top_new,
-        set_in: vigil_card_top_set_in,
-        out: vigil_card_top_out,
-        set_axil: vigil_card_top_set_axil,
-        axil: vigil_card_top_axil,
-    };
+    /// Declares one card model's shim entry points (build.rs compiles
+    /// shim/vigil_card_top.cpp once per model, its functions prefixed with the model's
+    /// name) and names them as a [`CardFns`].
+    macro_rules! card_shim {
+        ($fns:ident: $new:ident, $set_in:ident, $out:ident, $set_axil:ident, $axil:ident) => {
+            extern "C" {
+                fn $new() -> *mut c_void;
+                fn $set_in(h: *mut c_void, valid: u8, data: u64, last: u8);
+                fn $out(h: *mut c_void, data: *mut u64, last: *mut u8);
+                #[allow(clippy::too_many_arguments)]
+                fn $set_axil(
+                    h: *mut c_void,
+                    awvalid: u8,
+                    awaddr: u32,
+                    wvalid: u8,
+                    wdata: u32,
+                    wstrb: u8,
+                    bready: u8,
+                    arvalid: u8,
+                    araddr: u32,
+                    rready: u8,
+                );
+                fn $axil(h: *mut c_void, rdata: *mut u32) -> u32;
+            }
+            const $fns: CardFns = CardFns {
+                new: $new,
+                set_in: $set_in,
+                out: $out,
+                set_axil: $set_axil,
+                axil: $axil,
+            };
+        };
+    }
 
-    const CARD_E2: CardFns = CardFns {
-        new: vigil_card_top_e2_new,
-        set_in: vigil_card_top_e2_set_in,
-        out: vigil_card_top_e2_out,
-        set_axil: vigil_card_top_e2_set_axil,
-        axil: vigil_card_top_e2_axil,
-    };
+    card_shim!(CARD_E1: vigil_card_top_new, vigil_card_top_set_in, vigil_card_top_out,
+        vigil_card_top_set_axil, vigil_card_top_axil);
+    card_shim!(CARD_E2: vigil_card_top_e2_new, vigil_card_top_e2_set_in,
+        vigil_card_top_e2_out, vigil_card_top_e2_set_axil, vigil_card_top_e2_axil);
+    card_shim!(CARD_E4: vigil_card_top_e4_new, vigil_card_top_e4_set_in,
+        vigil_card_top_e4_out, vigil_card_top_e4_set_axil, vigil_card_top_e4_axil);
 
     /// The shim of the model with `engines` verification engines.
     fn card_fns(engines: u32) -> Option<&'static CardFns> {
         match engines {
             1 => Some(&CARD_E1),
             2 => Some(&CARD_E2),
+            4 => Some(&CARD_E4),
             _ => None,
         }
     }

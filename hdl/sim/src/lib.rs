@@ -81,7 +81,7 @@ pub enum SimError {
     )]
     NoVerilator,
     /// No card model was built with this many verification engines.
-    #[error("no card model with {0} verification engines (built: 1 or 2)")]
+    #[error("no card model with {0} verification engines (built: 1, 2 or 4)")]
     NoCardModel(u32),
     /// The shim could not make a model.
     #[error("could not create the Verilator model of {0}")]

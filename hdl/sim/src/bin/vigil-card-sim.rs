@@ -6,7 +6,7 @@
 //! driver's: `$VIGIL_FPGA_SIM`, else `$XDG_RUNTIME_DIR/vigil-card-sim.sock`, else
 //! `/tmp/vigil-card-sim.sock`. `--engines` picks the card model by its number of Ed25519
 //! verification engines (`vigil_hdl_sim::card::ENGINE_COUNTS`: 1, the default, with one
-//! SHA-512 core; 2, with two); the card reports its counts in VERIFY_SLOTS.
+//! SHA-512 core; 2, with two; 4, with two); the card reports its counts in VERIFY_SLOTS.
 
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
