@@ -297,6 +297,10 @@ module vigil_ed25519_engine #(
   for (genvar k = 0; k < Ports; k++) begin : g_port
     logic [BankAddrBits-1:0] rd_addr;
     logic [254:0]            m_copy [BankDepth];
+    // The A bank's copies in UltraRAM (URAM288, 4K x 72: 4 per copy), the M bank's in
+    // block RAM (15 RAMB18 per copy): eight copies in block RAM would make block RAM the
+    // resource that bounds how many engines a part holds (hdl/README.md).
+    (* ram_style = "ultra" *)
     logic [254:0]            a_copy [BankDepth];
     logic [254:0]            m_rd_q, a_rd_q;
     logic                    bank_q;
