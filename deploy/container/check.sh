@@ -57,22 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# Runs a check; on failure prints its output and stops.
-check() {
-    local what=$1
-    shift
-    if "$@" >"$WORK/out" 2>&1; then
-        echo "ok: $what"
-    else
-        cat "$WORK/out" >&2
-        fail "$what"
-    fi
-}
+# shellcheck source=deploy/check-lib.sh
+. "$(dirname "$0")/../check-lib.sh"
 
 # ---------------------------------------------------------------------------------------
 # 1. lint

@@ -50,18 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Runs a check; on failure prints its output and stops.
-check() {
-    local what=$1
-    shift
-    if "$@" >"$WORK/out" 2>&1; then
-        echo "ok: $what"
-    else
-        cat "$WORK/out" >&2
-        echo "FAIL: $what" >&2
-        exit 1
-    fi
-}
+# shellcheck source=deploy/check-lib.sh
+. "$(dirname "$0")/../check-lib.sh"
 
 check "promtool check rules $RULES" promtool check rules "$RULES"
 check "promtool test rules ${TESTS[*]}" promtool test rules "${TESTS[@]}"

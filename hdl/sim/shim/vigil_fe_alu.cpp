@@ -2,10 +2,8 @@
 // wrapper in hdl/sim/src/ffi.rs. The handle operations every DUT shares are in model.h /
 // model.cpp.
 //
-// The ALU has no handshake (one operation per clock, no backpressure): it has neither
-// in_ready_o nor out_ready_i, so it cannot use vigil_shim::Model (which drives those
-// ports). FeAluModel is the same model behind the same Handle, with in_ready always 1 and
-// set_out_ready ignored; the shared vigil_model_* entry points work on it unchanged.
+// The ALU has no handshake (one operation per clock, no backpressure): it is a
+// vigil_shim::PipeModel (model.h).
 //
 // Every function takes a handle made by vigil_fe_alu_new and not yet freed. Field
 // elements are u32 arrays of 8 words, word i = bits [32i +: 32] (Verilator's VlWide
@@ -20,52 +18,21 @@ namespace {
 
 using Top = Vvigil_fe_alu;
 
-struct FeAluModel final : vigil_shim::Handle {
-    VerilatedContext ctx;
-    Top top;
-
-    FeAluModel() : ctx(), top(&ctx, "vigil_fe_alu") {
-        top.clk_i = 0;
-        top.rst_ni = 0;
-        top.in_valid_i = 0;
-        top.eval();
-    }
-    ~FeAluModel() override { top.final(); }
-
-    void set_rst_n(uint8_t rst_n) override { top.rst_ni = rst_n & 1u; }
-    void set_out_ready(uint8_t) override {}
-    void eval() override { top.eval(); }
-    void tick() override {
-        top.clk_i = 1;
-        top.eval();
-        top.clk_i = 0;
-        top.eval();
-        ctx.timeInc(1);
-    }
-    uint8_t in_ready() override { return 1; }
-    uint8_t out_valid() override { return top.out_valid_o; }
-};
-
-Top& top(void* h) {
-    return static_cast<FeAluModel*>(static_cast<vigil_shim::Handle*>(h))->top;
-}
+Top& top(void* h) { return vigil_shim::pipe_top<Top>(h); }
 
 }  // namespace
 
 extern "C" {
 
-void* vigil_fe_alu_new(void) { return static_cast<vigil_shim::Handle*>(new FeAluModel()); }
+void* vigil_fe_alu_new(void) { return vigil_shim::make_pipe<Top>("vigil_fe_alu"); }
 
 void vigil_fe_alu_set_in(void* h, uint8_t valid, uint8_t op, const uint32_t* a,
                          const uint32_t* b, uint32_t tag) {
     Top& t = top(h);
     t.in_valid_i = valid & 1u;
     t.in_op_i = op & 3u;
-    for (int i = 0; i < 8; ++i) {
-        uint32_t mask = i == 7 ? 0x7FFFFFFFu : 0xFFFFFFFFu;
-        t.in_a_i[i] = a[i] & mask;
-        t.in_b_i[i] = b[i] & mask;
-    }
+    vigil_shim::set_fe(t.in_a_i, a);
+    vigil_shim::set_fe(t.in_b_i, b);
     t.in_tag_i = tag;
 }
 

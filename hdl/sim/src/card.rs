@@ -133,8 +133,8 @@ pub struct Card {
 }
 
 /// The numbers of verification engines a card model was built with (`hdl/sim/build.rs`):
-/// the default card has one engine and one SHA-512 core; the variant with 2 engines has
-/// 2 SHA-512 cores. [`Card::with_engines`] takes one of these.
+/// the default card has one engine and one SHA-512 core; the variants with 2 and 4
+/// engines have 2 SHA-512 cores. [`Card::with_engines`] takes one of these.
 pub const ENGINE_COUNTS: &[u32] = crate::ffi::CARD_ENGINES;
 
 impl Card {

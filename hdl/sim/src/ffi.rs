@@ -60,7 +60,8 @@ dut_models! {
 /// `vigil_card_top_e<N>`), by its number of engines.
 pub(crate) struct CardTopModel {
     model: Model,
-    engines: u32,
+    /// The shim entry points of the model built with this many engines.
+    fns: &'static model::CardFns,
 }
 
 impl Deref for CardTopModel {
@@ -392,7 +393,7 @@ mod model {
 
     /// The entry points of one card model's shim (shim/vigil_card_top.cpp, compiled once
     /// per model).
-    struct CardFns {
+    pub(crate) struct CardFns {
         new: unsafe extern "C" fn() -> *mut c_void,
         set_in: unsafe extern "C" fn(*mut c_void, u8, u64, u8),
         out: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u8),
@@ -457,17 +458,12 @@ mod model {
             let fns = card_fns(engines).ok_or(SimError::NoCardModel(engines))?;
             // SAFETY: the constructor takes no arguments and returns a new model.
             let h = unsafe { (fns.new)() };
-            Model::adopt(h, "vigil_card_top").map(|model| CardTopModel { model, engines })
-        }
-
-        fn fns(&self) -> &'static CardFns {
-            // Only made by new, with a count card_fns knows.
-            card_fns(self.engines).unwrap_or(&CARD_E1)
+            Model::adopt(h, "vigil_card_top").map(|model| CardTopModel { model, fns })
         }
 
         pub(crate) fn set_in(&mut self, valid: bool, data: u64, last: bool) {
             // SAFETY: the model is live and of this shim; the arguments are plain values.
-            unsafe { (self.fns().set_in)(self.ptr(), u8::from(valid), data, u8::from(last)) }
+            unsafe { (self.fns.set_in)(self.ptr(), u8::from(valid), data, u8::from(last)) }
         }
 
         /// The response stream's (data, last).
@@ -475,14 +471,14 @@ mod model {
             let (mut data, mut last) = (0u64, 0u8);
             // SAFETY: the model is live and of this shim; data and last are the one value
             // each the shim writes.
-            unsafe { (self.fns().out)(self.ptr(), &mut data, &mut last) };
+            unsafe { (self.fns.out)(self.ptr(), &mut data, &mut last) };
             (data, last != 0)
         }
 
         pub(crate) fn set_axil(&mut self, a: AxilIn) {
             // SAFETY: the model is live and of this shim; the arguments are plain values.
             unsafe {
-                (self.fns().set_axil)(
+                (self.fns.set_axil)(
                     self.ptr(),
                     u8::from(a.aw_valid),
                     a.aw_addr,
@@ -501,7 +497,7 @@ mod model {
             let mut r_data = 0u32;
             // SAFETY: the model is live and of this shim; r_data is the one word the shim
             // writes.
-            let bits = unsafe { (self.fns().axil)(self.ptr(), &mut r_data) };
+            let bits = unsafe { (self.fns.axil)(self.ptr(), &mut r_data) };
             AxilOut {
                 aw_ready: bits & 1 != 0,
                 w_ready: bits & 2 != 0,
@@ -630,12 +626,15 @@ mod model {
     use crate::ed25519_engine::{EngineJob, EngineOut};
     use crate::SimError;
 
+    /// No shim without Verilator.
+    pub(crate) struct CardFns;
+
     impl CardTopModel {
         pub(crate) fn new(_: u32) -> Result<Self, SimError> {
             Err(SimError::NoVerilator)
         }
         pub(crate) fn set_in(&mut self, _: bool, _: u64, _: bool) {
-            let _ = self.engines;
+            let _ = self.fns;
             match self.model {}
         }
         pub(crate) fn out(&self) -> (u64, bool) {

@@ -189,21 +189,6 @@ async fn scrape(metrics: SocketAddr) -> (f64, f64) {
     .unwrap()
 }
 
-/// Waits (without blocking the runtime) for the appliance's process to end.
-async fn reap(app: &mut Appliance) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = app.child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "the signalled appliance did not exit"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 /// Three appliances, one client, load; `signal` takes the middle appliance away once
 /// every appliance has served and it holds calls; the load goes on; then the checks.
 async fn lose_one_appliance_under_load(signal: Signal) {
@@ -271,7 +256,8 @@ async fn lose_one_appliance_under_load(signal: Signal) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
     apps[victim].signal(signal);
-    let status = reap(&mut apps[victim]).await;
+    // The wait blocks this worker only: the callers run on the other.
+    let status = tokio::task::block_in_place(|| apps[victim].wait_exit(PATIENCE));
     // From here on, only the survivors can answer anything.
     phase.store(GONE, Ordering::Release);
     let gone = Instant::now();
