@@ -26,7 +26,10 @@ struct Handle {
     virtual uint8_t out_valid() = 0;
 };
 
-template <class Top>
+// Handshake: the DUT has in_ready_o and out_ready_i. Without them (the field units: one
+// operation per clock, no backpressure) in_ready is always 1 and set_out_ready does
+// nothing, so the shared vigil_model_* entry points work on every DUT unchanged.
+template <class Top, bool Handshake = true>
 struct Model final : Handle {
     VerilatedContext ctx;
     Top top;
@@ -35,13 +38,15 @@ struct Model final : Handle {
         top.clk_i = 0;
         top.rst_ni = 0;
         top.in_valid_i = 0;
-        top.out_ready_i = 0;
+        if constexpr (Handshake) top.out_ready_i = 0;
         top.eval();
     }
     ~Model() override { top.final(); }
 
     void set_rst_n(uint8_t rst_n) override { top.rst_ni = rst_n & 1u; }
-    void set_out_ready(uint8_t ready) override { top.out_ready_i = ready & 1u; }
+    void set_out_ready([[maybe_unused]] uint8_t ready) override {
+        if constexpr (Handshake) top.out_ready_i = ready & 1u;
+    }
     // Settles the combinational logic after inputs changed.
     void eval() override { top.eval(); }
     // One clock cycle: a rising edge, then the falling edge.
@@ -52,52 +57,24 @@ struct Model final : Handle {
         top.eval();
         ctx.timeInc(1);
     }
-    uint8_t in_ready() override { return top.in_ready_o; }
+    uint8_t in_ready() override {
+        if constexpr (Handshake) return top.in_ready_o;
+        return 1;
+    }
     uint8_t out_valid() override { return top.out_valid_o; }
 };
 
 // A new model of Top, as the C side holds it.
-template <class Top>
+template <class Top, bool Handshake = true>
 void* make(const char* name) {
-    return static_cast<Handle*>(new Model<Top>(name));
+    return static_cast<Handle*>(new Model<Top, Handshake>(name));
 }
 
-// The model behind a handle made by make<Top>.
-template <class Top>
+// The model behind a handle made by make<Top, Handshake>.
+template <class Top, bool Handshake = true>
 Top& top(void* h) {
-    return static_cast<Model<Top>*>(static_cast<Handle*>(h))->top;
+    return static_cast<Model<Top, Handshake>*>(static_cast<Handle*>(h))->top;
 }
-
-// A DUT with no handshake (the field units: one operation per clock, no backpressure)
-// has neither in_ready_o nor out_ready_i, so it cannot be a Model<Top>: PipeModel<Top>
-// is the same model behind the same Handle, with in_ready always 1 and set_out_ready
-// ignored, so the shared vigil_model_* entry points work on it unchanged.
-template <class Top>
-struct PipeModel final : Handle {
-    VerilatedContext ctx;
-    Top top;
-
-    explicit PipeModel(const char* name) : ctx(), top(&ctx, name) {
-        top.clk_i = 0;
-        top.rst_ni = 0;
-        top.in_valid_i = 0;
-        top.eval();
-    }
-    ~PipeModel() override { top.final(); }
-
-    void set_rst_n(uint8_t rst_n) override { top.rst_ni = rst_n & 1u; }
-    void set_out_ready(uint8_t) override {}
-    void eval() override { top.eval(); }
-    void tick() override {
-        top.clk_i = 1;
-        top.eval();
-        top.clk_i = 0;
-        top.eval();
-        ctx.timeInc(1);
-    }
-    uint8_t in_ready() override { return 1; }
-    uint8_t out_valid() override { return top.out_valid_o; }
-};
 
 // Drives a 255-bit field-element port from 8 little-endian u32 words (Verilator's VlWide
 // layout); bit 255, not a port bit, is dropped.
@@ -106,16 +83,5 @@ void set_fe(Wide& port, const uint32_t* v) {
     for (int i = 0; i < 8; ++i) port[i] = i == 7 ? v[i] & 0x7FFFFFFFu : v[i];
 }
 
-// A new PipeModel of Top, as the C side holds it.
-template <class Top>
-void* make_pipe(const char* name) {
-    return static_cast<Handle*>(new PipeModel<Top>(name));
-}
-
-// The model behind a handle made by make_pipe<Top>.
-template <class Top>
-Top& pipe_top(void* h) {
-    return static_cast<PipeModel<Top>*>(static_cast<Handle*>(h))->top;
-}
 
 }  // namespace vigil_shim

@@ -3,7 +3,7 @@
 // model.cpp.
 //
 // The ALU has no handshake (one operation per clock, no backpressure): it is a
-// vigil_shim::PipeModel (model.h).
+// vigil_shim::Model<Top, false> (model.h).
 //
 // Every function takes a handle made by vigil_fe_alu_new and not yet freed. Field
 // elements are u32 arrays of 8 words, word i = bits [32i +: 32] (Verilator's VlWide
@@ -18,13 +18,13 @@ namespace {
 
 using Top = Vvigil_fe_alu;
 
-Top& top(void* h) { return vigil_shim::pipe_top<Top>(h); }
+Top& top(void* h) { return vigil_shim::top<Top, false>(h); }
 
 }  // namespace
 
 extern "C" {
 
-void* vigil_fe_alu_new(void) { return vigil_shim::make_pipe<Top>("vigil_fe_alu"); }
+void* vigil_fe_alu_new(void) { return vigil_shim::make<Top, false>("vigil_fe_alu"); }
 
 void vigil_fe_alu_set_in(void* h, uint8_t valid, uint8_t op, const uint32_t* a,
                          const uint32_t* b, uint32_t tag) {
